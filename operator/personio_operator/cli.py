@@ -1,0 +1,21 @@
+"""The ``personio-operator`` command. Each area registers its own subcommands."""
+
+from __future__ import annotations
+
+import click
+
+from personio_operator import __version__
+from personio_operator.controller.cli import register as register_controller
+from personio_operator.personio.cli import register as register_personio
+from personio_operator.sync.cli import register as register_sync
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="personio-operator")
+def main() -> None:
+    """Keep an application's users and teams (SCIM 2.0) in step with Personio."""
+
+
+register_personio(main)
+register_sync(main)
+register_controller(main)

@@ -1,0 +1,1 @@
+"""kopf handlers: schedule tick, triggers, pause/resume, status, Events, notifications."""

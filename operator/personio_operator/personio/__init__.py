@@ -1,0 +1,1 @@
+"""Personio source: domain model, v2/v1 client and the local sandbox."""

@@ -1,0 +1,82 @@
+"""The run report: what the seed's run table shows (started at, started by, status, error,
+counts of created / updated / deactivated users and teams) plus per-object results for support.
+
+The operator turns it into ``status.history`` entries and Events; the CLI prints it as text or,
+with ``--json``, as ``RunReport.model_dump_json(by_alias=True)``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+
+from personio_operator.errors import ErrorKind
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
+
+
+class Trigger(StrEnum):
+    SCHEDULED = "Scheduled"
+    MANUAL = "Manual"
+    ACTIVATION = "Activation"
+    TEST = "Test"
+
+
+class RunResult(StrEnum):
+    SUCCEEDED = "Succeeded"
+    FAILED = "Failed"
+    INTERRUPTED = "Interrupted"
+
+
+class Counts(_Model):
+    created: int = 0
+    updated: int = 0
+    deactivated: int = 0
+    reactivated: int = 0
+    removed: int = 0
+    unchanged: int = 0
+
+
+class ObjectResult(_Model):
+    kind: str  # "User" | "Group" | "ManagerLink"
+    action: str  # create / adopt / update / deactivate / reactivate / rename / members / remove / link
+    key: str  # externalId
+    name: str  # userName or displayName, for people
+    ok: bool = True
+    error: str | None = None
+
+
+class TestResult(_Model):
+    """What a Test (plan only, no writes) found."""
+
+    personio_reachable: bool = False
+    target_reachable: bool = False
+    employees_fetched: int = 0
+    missing_attributes: list[str] = Field(default_factory=list)
+
+
+class RunReport(_Model):
+    id: str
+    trigger: Trigger
+    started_by: str  # "schedule" or the person who asked (e.g. "jane@acme.example")
+    dry_run: bool = False
+    started_at: datetime
+    completed_at: datetime | None = None
+    result: RunResult = RunResult.SUCCEEDED
+    error: str | None = None
+    error_kind: ErrorKind | None = None
+    users: Counts = Field(default_factory=Counts)
+    teams: Counts = Field(default_factory=Counts)
+    warnings: list[str] = Field(default_factory=list)
+    objects: list[ObjectResult] = Field(default_factory=list)  # failed ones first, then the rest
+    test: TestResult | None = None
+    plan_text: str | None = None  # the rendered plan (for Tests and the CLI)
+
+    @property
+    def succeeded(self) -> bool:
+        return self.result is RunResult.SUCCEEDED

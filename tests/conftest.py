@@ -1,0 +1,6 @@
+"""Shared test configuration. Fixtures live in plugin modules owned by each area."""
+
+pytest_plugins = [
+    "tests.plugins.personio_sandbox",
+    "tests.plugins.scim_server",
+]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from personio_operator import __version__
+from personio_operator.api.cli import register as register_api
 from personio_operator.controller.cli import register as register_controller
 from personio_operator.personio.cli import register as register_personio
 from personio_operator.sync.cli import register as register_sync
@@ -19,3 +20,4 @@ def main() -> None:
 register_personio(main)
 register_sync(main)
 register_controller(main)
+register_api(main)

@@ -1,0 +1,148 @@
+"""Status of the PersonioIntegration custom resource, written only by the operator.
+
+The CRD's status schema is generated from these models, so every field the operator writes must
+be declared here (undeclared fields are pruned by the API server). Nothing in here is secret.
+Times are RFC 3339 strings in UTC.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+
+from personio_operator.sync.report import RunResult
+
+
+class _Model(BaseModel):
+    # extra="ignore": the status read back from the cluster may carry fields of older versions.
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="ignore")
+
+
+class ConditionStatus(StrEnum):
+    TRUE = "True"
+    FALSE = "False"
+    UNKNOWN = "Unknown"
+
+
+class ConditionType(StrEnum):
+    READY = "Ready"  # the last run succeeded and runs are scheduled
+    PAUSED = "Paused"  # automatic runs stopped after a failure, until the spec or a Secret changes
+    RUNNING = "Running"  # a run is in flight
+
+
+class Condition(_Model):
+    """A ``metav1.Condition``."""
+
+    type: str = Field(max_length=316, description="Ready, Paused or Running.")
+    status: ConditionStatus = Field(description="True, False or Unknown.")
+    reason: str = Field(min_length=1, max_length=1024, description="CamelCase reason for the last transition.")
+    message: str = Field(default="", max_length=32768, description="Human-readable details.")
+    last_transition_time: datetime = Field(description="When the status last changed.")
+    observed_generation: int | None = Field(
+        default=None, ge=0, description="metadata.generation this condition was computed from."
+    )
+
+
+class Phase(StrEnum):
+    ACTIVE = "Active"  # scheduled runs happen; the last run (if any) succeeded
+    RUNNING = "Running"  # a run is in flight
+    FAILING = "Failing"  # the last run failed with a transient error; the next slot retries
+    PAUSED = "Paused"  # a run failed; no scheduled runs until the spec or a Secret changes
+    INACTIVE = "Inactive"  # spec.active is false
+
+
+class RunTrigger(StrEnum):
+    SCHEDULED = "Scheduled"
+    MANUAL = "Manual"
+    ACTIVATION = "Activation"
+
+
+class UserCounts(_Model):
+    created: int = 0
+    updated: int = 0
+    deactivated: int = 0
+    reactivated: int = 0
+    unchanged: int = 0
+
+
+class TeamCounts(_Model):
+    created: int = 0
+    updated: int = 0
+    removed: int = 0
+
+
+class HistoryEntry(_Model):
+    """One run, as the run table of the product shows it."""
+
+    id: str = Field(description="Run id (also in the operator's logs).")
+    trigger: RunTrigger = Field(description="Scheduled, Manual or Activation.")
+    started_by: str = Field(description="'schedule' or the person who asked for the run.")
+    start_time: datetime
+    completion_time: datetime | None = None
+    result: RunResult = Field(description="Succeeded, Failed or Interrupted.")
+    error: str | None = Field(default=None, description="What went wrong and what to fix.")
+    users: UserCounts = Field(default_factory=UserCounts)
+    teams: TeamCounts = Field(default_factory=TeamCounts)
+
+
+class CurrentRun(_Model):
+    """Set while a run is in flight; found at start-up it means the run was interrupted."""
+
+    id: str
+    trigger: RunTrigger
+    started_by: str
+    start_time: datetime
+
+
+class TestOutcome(StrEnum):
+    PASSED = "Passed"
+    FAILED = "Failed"
+
+
+class LastTest(_Model):
+    """Result of the last Test (plan only, nothing written)."""
+
+    time: datetime
+    started_by: str
+    result: TestOutcome
+    error: str | None = None
+    personio_reachable: bool = False
+    target_reachable: bool = False
+    employees_fetched: int = 0
+    missing_attributes: list[str] = Field(
+        default_factory=list, description="Personio attributes the API credentials cannot read."
+    )
+    users: UserCounts = Field(default_factory=UserCounts, description="What a run would change.")
+    teams: TeamCounts = Field(default_factory=TeamCounts, description="What a run would change.")
+
+
+class PersonioIntegrationStatus(_Model):
+    observed_generation: int | None = Field(default=None, description="metadata.generation last acted on.")
+    conditions: list[Condition] = Field(default_factory=list)
+    phase: Phase | None = Field(default=None, description="Active, Running, Failing, Paused or Inactive.")
+    next_run_time: datetime | None = Field(default=None, description="Next scheduled run (none while paused).")
+    last_run_time: datetime | None = Field(default=None, description="Start of the last run.")
+    last_run_result: RunResult | None = Field(default=None, description="Succeeded, Failed or Interrupted.")
+    last_successful_run_time: datetime | None = None
+    last_scheduled_slot: datetime | None = Field(
+        default=None, description="The schedule slot already handled; a slot never runs twice."
+    )
+    paused_generation: int | None = Field(
+        default=None, description="Set on failure: no scheduled runs while metadata.generation equals it."
+    )
+    paused_secret_versions: dict[str, str] = Field(
+        default_factory=dict,
+        description="resourceVersion of each referenced Secret at pause time; a change resumes the schedule.",
+    )
+    last_handled_run_request: str | None = Field(
+        default=None, description="Value of the hrsync.dev/run-requested-at annotation last acted on."
+    )
+    last_handled_test_request: str | None = Field(
+        default=None, description="Value of the hrsync.dev/test-requested-at annotation last acted on."
+    )
+    last_test: LastTest | None = None
+    current_run: CurrentRun | None = None
+    history: list[HistoryEntry] = Field(default_factory=list, description="Last runs, newest first.")

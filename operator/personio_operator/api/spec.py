@@ -14,6 +14,15 @@ from typing import Annotated
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
+from personio_operator.api.rules import (
+    THRESHOLD_PATTERN,
+    TIME_ZONE_PATTERN,
+    check_cron,
+    check_time_zone,
+    cron_rule,
+    threshold_rule,
+)
+
 
 class _Model(BaseModel):
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
@@ -34,7 +43,7 @@ class LeavePolicy(StrEnum):
     DEACTIVATE = "Deactivate"
 
 
-_PERCENT_OR_COUNT = re.compile(r"^(100|[1-9]?[0-9])%$|^[0-9]+$")
+_PERCENT_OR_COUNT = re.compile(THRESHOLD_PATTERN)
 
 
 def _check_threshold(value: str | int) -> str:
@@ -45,6 +54,8 @@ def _check_threshold(value: str | int) -> str:
 
 
 Threshold = Annotated[str | int, AfterValidator(_check_threshold)]
+Schedule = Annotated[str, AfterValidator(check_cron)]
+TimeZone = Annotated[str, AfterValidator(check_time_zone)]
 
 
 class SecretKeyRef(_Model):
@@ -142,6 +153,7 @@ class Safety(_Model):
     max_deactivations: Threshold = Field(
         default="10%",
         description="Most deactivations one run may make, as a count ('25') or a share of managed users ('10%').",
+        json_schema_extra={"x-kubernetes-int-or-string": True, "x-kubernetes-validations": [threshold_rule()]},
     )
 
 
@@ -151,8 +163,15 @@ class Notifications(_Model):
 
 class PersonioIntegrationSpec(_Model):
     active: bool = Field(default=True, description="false stops all runs; switching it on runs at once.")
-    schedule: str = Field(default="0 4 * * *", description="Cron expression for automatic runs.")
-    time_zone: str = Field(default="UTC", description="IANA time zone of the schedule.")
+    schedule: Schedule = Field(
+        default="0 4 * * *",
+        max_length=100,
+        description="Cron expression for automatic runs (minute hour day-of-month month day-of-week).",
+        json_schema_extra={"x-kubernetes-validations": [cron_rule()]},
+    )
+    time_zone: TimeZone = Field(
+        default="UTC", max_length=64, pattern=TIME_ZONE_PATTERN, description="IANA time zone of the schedule."
+    )
     personio: PersonioSource
     target: Target
     default_language: Language = Field(

@@ -1,0 +1,95 @@
+"""Team names in the integration's default language, overridable per kind with ``{name}`` templates.
+
+Defaults (German / English): "Abteilung IT" / "Department IT", "Team Backend" / "Team Backend",
+"Büro Berlin" / "Office Berlin", "Peter Wrights Team" / "Peter Wright's Team",
+"Interne Mitarbeitende" / "Internal employees".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from personio_operator.api.spec import Language, TeamKind, TeamNameTemplates
+from personio_operator.errors import ConfigurationError
+
+PLACEHOLDER = "{name}"
+MAX_NAME_LENGTH = 256
+
+_DEFAULT_TEMPLATES: dict[Language, dict[TeamKind, str]] = {
+    Language.DE: {
+        TeamKind.TEAM: "Team {name}",
+        TeamKind.DEPARTMENT: "Abteilung {name}",
+        TeamKind.OFFICE: "Büro {name}",
+        TeamKind.EMPLOYMENT_TYPE: "{name} Mitarbeitende",
+    },
+    Language.EN: {
+        TeamKind.TEAM: "Team {name}",
+        TeamKind.DEPARTMENT: "Department {name}",
+        TeamKind.OFFICE: "Office {name}",
+        TeamKind.EMPLOYMENT_TYPE: "{name} employees",
+    },
+}
+
+# What ``{name}`` stands for in employment-type teams (source ids "internal" / "external").
+EMPLOYMENT_TYPE_LABELS: dict[Language, dict[str, str]] = {
+    Language.DE: {"internal": "Interne", "external": "Externe"},
+    Language.EN: {"internal": "Internal", "external": "External"},
+}
+
+_TEMPLATE_FIELD = {
+    TeamKind.SUPERVISOR: "supervisor",
+    TeamKind.TEAM: "team",
+    TeamKind.DEPARTMENT: "department",
+    TeamKind.OFFICE: "office",
+    TeamKind.EMPLOYMENT_TYPE: "employment_type",
+}
+
+
+def _german_supervisor_team(name: str) -> str:
+    # German genitive has no apostrophe ("Peter Wrights Team") unless the name already ends in a hissing sound.
+    if name[-1:].lower() in {"s", "ß", "x", "z"}:
+        return f"{name}' Team"
+    return f"{name}s Team"
+
+
+def _english_supervisor_team(name: str) -> str:
+    if name[-1:].lower() == "s":
+        return f"{name}' Team"
+    return f"{name}'s Team"
+
+
+_SUPERVISOR_DEFAULTS: dict[Language, Callable[[str], str]] = {
+    Language.DE: _german_supervisor_team,
+    Language.EN: _english_supervisor_team,
+}
+
+
+def check_templates(templates: TeamNameTemplates) -> None:
+    """Refuse templates that would give every team of a kind the same name."""
+    for field in _TEMPLATE_FIELD.values():
+        template = getattr(templates, field)
+        if template is not None and PLACEHOLDER not in template:
+            raise ConfigurationError(
+                f"teams.nameTemplates.{_camel(field)} is {template!r}: it must contain {PLACEHOLDER} "
+                "(e.g. 'Department {name}'), otherwise all these teams would get the same name"
+            )
+
+
+def team_name(kind: TeamKind, name: str, language: Language, templates: TeamNameTemplates) -> str:
+    """The display name of the team for ``name`` (an org unit's name or the supervisor's full name)."""
+    label = name.strip()
+    if kind is TeamKind.EMPLOYMENT_TYPE:
+        label = EMPLOYMENT_TYPE_LABELS[language].get(label, label)
+    template = getattr(templates, _TEMPLATE_FIELD[kind])
+    if template is not None:
+        rendered = template.replace(PLACEHOLDER, label)
+    elif kind is TeamKind.SUPERVISOR:
+        rendered = _SUPERVISOR_DEFAULTS[language](label)
+    else:
+        rendered = _DEFAULT_TEMPLATES[language][kind].replace(PLACEHOLDER, label)
+    return rendered.strip()[:MAX_NAME_LENGTH]
+
+
+def _camel(field: str) -> str:
+    head, *rest = field.split("_")
+    return head + "".join(part.title() for part in rest)

@@ -1,0 +1,174 @@
+"""The plan and the run table as a person reads them. Machines get JSON from the models themselves
+(``RunReport.model_dump_json(by_alias=True)``, ``TargetPlan.model_dump_json()``)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from personio_operator.sync.report import Counts, RunReport
+from personio_operator.target.plan import GroupAction, GroupOp, TargetPlan, UserAction, UserOp
+
+_USER_MARK = {
+    UserAction.CREATE: "+",
+    UserAction.ADOPT: "=",
+    UserAction.UPDATE: "~",
+    UserAction.DEACTIVATE: "-",
+    UserAction.REACTIVATE: "^",
+}
+_GROUP_MARK = {GroupAction.CREATE: "+", GroupAction.RENAME: "~", GroupAction.MEMBERS: "~", GroupAction.REMOVE: "-"}
+_MAX_LISTED_MEMBERS = 5
+_MAX_ERROR_WIDTH = 70
+
+
+def plan_summary(plan: TargetPlan) -> str:
+    users, groups = plan.user_counts(), plan.group_counts()
+    return (
+        f"users: {users.created} to create, {users.updated} to update, {users.deactivated} to deactivate, "
+        f"{users.reactivated} to reactivate, {users.unchanged} unchanged; "
+        f"teams: {groups.created} to create, {groups.updated} to update, {groups.removed} to remove, "
+        f"{groups.unchanged} unchanged"
+    )
+
+
+def render_plan(plan: TargetPlan, names: Mapping[str, str] | None = None, warnings: Sequence[str] = ()) -> str:
+    """``names`` maps user externalIds to userNames so membership changes read as people."""
+    names = names or {}
+    lines = [f"Plan: {plan_summary(plan)}"]
+    if plan.is_empty:
+        lines.append("Nothing to change: the app already matches Personio.")
+    if plan.users:
+        lines += ["", "Users"]
+        width = max(len(op.user_name) for op in plan.users)
+        lines += [_user_line(op, width) for op in plan.users]
+    if plan.manager_links:
+        lines += ["", "Manager links"]
+        for link in plan.manager_links:
+            manager = names.get(link.manager_external_id or "", link.manager_external_id) or "(none)"
+            lines.append(f"  > {link.user_name}: manager -> {manager}")
+    if plan.groups:
+        lines += ["", "Teams"]
+        lines += [_group_line(op, names) for op in plan.groups]
+    all_warnings = [*plan.warnings, *warnings]
+    if all_warnings:
+        lines += ["", f"Warnings ({len(all_warnings)})"]
+        lines += [f"  ! {warning}" for warning in all_warnings]
+    return "\n".join(lines)
+
+
+def _user_line(op: UserOp, width: int) -> str:
+    head = f"  {_USER_MARK[op.action]} {op.action.value:<10} {op.user_name:<{width}}"
+    details: list[str] = []
+    if op.action is UserAction.CREATE and op.desired is not None:
+        details.append(f"{op.desired.given_name} {op.desired.family_name}".strip())
+    details += [f"{change.field}: {_show(change.old)} -> {_show(change.new)}" for change in op.changes]
+    if op.reason:
+        details.append(op.reason)
+    return f"{head}  {'; '.join(details)}".rstrip()
+
+
+def _group_line(op: GroupOp, names: Mapping[str, str]) -> str:
+    mark = _GROUP_MARK[op.action]
+    if op.action is GroupAction.RENAME:
+        text = f"{op.old_display_name!r} -> {op.display_name!r}"
+    else:
+        text = repr(op.display_name)
+    parts = [f"  {mark} {op.action.value:<10} {text}"]
+    if op.add_external_ids:
+        parts.append(f"+{len(op.add_external_ids)} ({_people(op.add_external_ids, names)})")
+    if op.remove_external_ids:
+        parts.append(f"-{len(op.remove_external_ids)} ({_people(op.remove_external_ids, names)})")
+    return "  ".join(parts)
+
+
+def _people(external_ids: Sequence[str], names: Mapping[str, str]) -> str:
+    shown = [names.get(eid, eid) for eid in external_ids[:_MAX_LISTED_MEMBERS]]
+    more = len(external_ids) - len(shown)
+    return ", ".join(shown) + (f" and {more} more" if more else "")
+
+
+def _show(value: Any) -> str:
+    if value is None or value == "":
+        return "(empty)"
+    return repr(value) if isinstance(value, str) else str(value)
+
+
+# ---- the run table -------------------------------------------------------------------------------
+
+_COLUMNS = ("Started at", "Started by", "Status", "Users +/~/-/^", "Teams +/~/-", "Error")
+
+
+def _user_cell(counts: Counts) -> str:
+    return f"{counts.created}/{counts.updated}/{counts.deactivated}/{counts.reactivated}"
+
+
+def _team_cell(counts: Counts) -> str:
+    return f"{counts.created}/{counts.updated}/{counts.removed}"
+
+
+def _status(report: RunReport) -> str:
+    label = "ok" if report.succeeded else report.result.value.lower()
+    mark = "✓" if report.succeeded else "✗"
+    return f"{mark} {label}" + (" (test)" if report.dry_run else "")
+
+
+def _error_cell(report: RunReport) -> str:
+    if not report.error:
+        return ""
+    first_line = report.error.splitlines()[0]
+    return first_line if len(first_line) <= _MAX_ERROR_WIDTH else first_line[: _MAX_ERROR_WIDTH - 1] + "…"
+
+
+def render_run_table(reports: Sequence[RunReport]) -> str:
+    """The seed's Runs tab: one row per run, newest last. Counts: created/updated/deactivated/reactivated
+    users and created/updated/removed teams (for a test: what the run would do)."""
+    rows = [
+        (
+            report.started_at.strftime("%Y-%m-%d %H:%M:%S %Z").strip(),
+            report.started_by,
+            _status(report),
+            _user_cell(report.users),
+            _team_cell(report.teams),
+            _error_cell(report),
+        )
+        for report in reports
+    ]
+    widths = [max(len(str(cell)) for cell in column) for column in zip(_COLUMNS, *rows, strict=False)]
+    lines = [_row(_COLUMNS, widths), _row(tuple("-" * w for w in widths), widths)]
+    lines += [_row(row, widths) for row in rows]
+    return "\n".join(lines)
+
+
+def _row(cells: Sequence[str], widths: Sequence[int]) -> str:
+    return "  ".join(f"{cell:<{width}}" for cell, width in zip(cells, widths, strict=True)).rstrip()
+
+
+def render_report(report: RunReport) -> str:
+    """One run in detail, as the seed's side panel: counts, error, failed objects, warnings."""
+    kind = "Test" if report.dry_run else "Run"
+    lines = [
+        f"{kind} {report.id}: {_status(report)}",
+        f"  started at   {report.started_at.isoformat(timespec='seconds')}",
+        f"  started by   {report.started_by} ({report.trigger.value})",
+        f"  users        {_counts_text(report.users, 'users')}",
+        f"  teams        {_counts_text(report.teams, 'teams')}",
+    ]
+    if report.error:
+        lines.append(f"  error        {report.error}")
+    failed = [obj for obj in report.objects if not obj.ok]
+    if failed:
+        lines.append(f"  failed       {len(failed)} object(s):")
+        lines += [f"    {obj.kind} {obj.action} {obj.name}: {obj.error}" for obj in failed]
+    if report.warnings:
+        lines.append(f"  warnings     {len(report.warnings)}:")
+        lines += [f"    ! {warning}" for warning in report.warnings]
+    return "\n".join(lines)
+
+
+def _counts_text(counts: Counts, what: str) -> str:
+    if what == "users":
+        return (
+            f"{counts.created} created, {counts.updated} updated, {counts.deactivated} deactivated, "
+            f"{counts.reactivated} reactivated, {counts.unchanged} unchanged"
+        )
+    return f"{counts.created} created, {counts.updated} updated, {counts.removed} removed, {counts.unchanged} unchanged"

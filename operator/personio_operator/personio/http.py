@@ -1,0 +1,323 @@
+"""HTTP to Personio: headers, timeouts, retries with backoff inside the run's time budget, rate-limit pacing.
+
+Callers get a successful response or a typed :mod:`personio_operator.personio.errors` exception.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import logging
+import random
+import time
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Protocol
+from urllib.parse import urlsplit
+
+import httpx
+
+from personio_operator.personio.errors import (
+    PersonioAccessError,
+    PersonioEndpointError,
+    PersonioResponseError,
+    PersonioUnavailableError,
+)
+from personio_operator.personio.ratelimit import RateLimiter, RateLimitHeaders
+
+log = logging.getLogger(__name__)
+
+RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
+_DETAIL_LIMIT = 200
+
+
+@dataclass(frozen=True)
+class HttpPolicy:
+    """Timeouts, backoff and concurrency. Tests shrink the waits; production keeps the defaults."""
+
+    connect_timeout: float = 10.0
+    read_timeout: float = 30.0
+    backoff_base: float = 1.0  # first wait after a 5xx or timeout; doubles per attempt
+    backoff_max: float = 30.0
+    min_wait_after_429: float = 1.0  # Personio asks for >= 1 s when no header says otherwise
+    jitter: float = 0.2  # up to this share of a wait is added at random
+    max_concurrency: int = 16
+    not_found_retries: int = 2  # for endpoints where Personio is known to answer 404 intermittently
+
+    @property
+    def timeout(self) -> httpx.Timeout:
+        return httpx.Timeout(self.read_timeout, connect=self.connect_timeout)
+
+
+class Budget:
+    """The per-run time budget: retries stop (and the fetch fails) once it is spent."""
+
+    def __init__(self, seconds: float, *, clock: Callable[[], float] = time.monotonic) -> None:
+        self.seconds = seconds
+        self._clock = clock
+        self._deadline = clock() + seconds
+
+    def remaining(self) -> float:
+        return max(0.0, self._deadline - self._clock())
+
+    def allows(self, wait_seconds: float) -> bool:
+        return wait_seconds < self.remaining()
+
+
+class TokenProvider(Protocol):
+    async def token(self) -> str: ...
+
+    async def renew(self, stale: str) -> str: ...
+
+
+class Redactor:
+    """Removes known secret values from any text that may reach a message or a log line."""
+
+    def __init__(self, secrets: Collection[str] = ()) -> None:
+        self._secrets = {s for s in secrets if s}
+
+    def add(self, secret: str) -> None:
+        if secret:
+            self._secrets.add(secret)
+
+    def __call__(self, text: str) -> str:
+        for secret in self._secrets:
+            text = text.replace(secret, "***")
+        return text
+
+    def __repr__(self) -> str:
+        return f"Redactor({len(self._secrets)} values)"
+
+
+@dataclass
+class HttpStats:
+    requests: dict[str, int] = field(default_factory=dict)
+    throttled: int = 0
+    retried: int = 0
+
+    def count(self, endpoint: str) -> None:
+        self.requests[endpoint] = self.requests.get(endpoint, 0) + 1
+
+
+class PersonioHttp:
+    """Sends requests to one Personio host on behalf of one run."""
+
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        base_url: str,
+        *,
+        headers: Mapping[str, str],
+        policy: HttpPolicy,
+        budget: Budget,
+        redactor: Redactor,
+        credentials_hint: str | None = None,
+    ) -> None:
+        self._client = client
+        self.base_url = base_url.rstrip("/")
+        self._host = urlsplit(self.base_url)
+        self._headers = dict(headers)
+        self.policy = policy
+        self.budget = budget
+        self.redact = redactor
+        self.credentials_hint = credentials_hint
+        self.auth: TokenProvider | None = None
+        self.stats = HttpStats()
+        self._limiters: dict[str, RateLimiter] = {}
+        self._concurrency = asyncio.Semaphore(policy.max_concurrency)
+        self._random = random.Random()
+
+    def url(self, path_or_url: str) -> str:
+        """An absolute URL on the configured host. Links from responses keep path and query only."""
+        parts = urlsplit(path_or_url)
+        path = parts.path if parts.path.startswith("/") else f"/{parts.path}"
+        query = f"?{parts.query}" if parts.query else ""
+        return f"{self.base_url}{path}{query}"
+
+    def limiter(self, endpoint: str) -> RateLimiter:
+        return self._limiters.setdefault(endpoint, RateLimiter())
+
+    async def get_json(
+        self,
+        path_or_url: str,
+        *,
+        endpoint: str,
+        params: Mapping[str, Any] | list[tuple[str, Any]] | None = None,
+        accept: Collection[int] = (),
+        retry_not_found: bool = False,
+    ) -> tuple[int, Any]:
+        response = await self.request(
+            "GET", path_or_url, endpoint=endpoint, params=params, accept=accept, retry_not_found=retry_not_found
+        )
+        return response.status_code, self.json_of(response)
+
+    def json_of(self, response: httpx.Response) -> Any:
+        try:
+            return response.json()
+        except ValueError:
+            raise PersonioResponseError(
+                f"Personio answered {response.request.method} {response.request.url.path} with a body that is not "
+                "JSON; check spec.personio.baseUrl points at the Personio API"
+            ) from None
+
+    async def request(
+        self,
+        method: str,
+        path_or_url: str,
+        *,
+        endpoint: str,
+        params: Mapping[str, Any] | list[tuple[str, Any]] | None = None,
+        data: Mapping[str, str] | None = None,
+        json: Any = None,
+        authenticate: bool = True,
+        accept: Collection[int] = (),
+        retry_not_found: bool = False,
+    ) -> httpx.Response:
+        """Send with retries. Returns a 2xx response or one whose status is in ``accept``; raises otherwise."""
+        url = self.url(path_or_url)
+        path = urlsplit(url).path
+        limiter = self.limiter(endpoint)
+        attempt = 0
+        renewed = False
+        not_found_left = self.policy.not_found_retries if retry_not_found else 0
+        while True:
+            attempt += 1
+            headers = dict(self._headers)
+            token = None
+            if authenticate:
+                assert self.auth is not None, "PersonioHttp.auth must be set before authenticated requests"
+                token = await self.auth.token()
+                headers["Authorization"] = f"Bearer {token}"
+            try:
+                async with self._concurrency, limiter.slot():
+                    self.stats.count(endpoint)
+                    response = await self._client.request(
+                        method, url, params=params, data=data, json=json, headers=headers, timeout=self.policy.timeout
+                    )
+                    limiter.observe(response.headers, success=response.is_success)
+            except (httpx.TimeoutException, httpx.TransportError) as exc:
+                retryable = method == "GET" or isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout)
+                problem = _transport_problem(exc)
+                if not retryable:
+                    raise PersonioUnavailableError(
+                        f"Personio {method} {path} failed: {problem}; check that {self.base_url} is reachable"
+                    ) from None
+                await self._wait_before_retry(method, path, problem, self._backoff(attempt))
+                continue
+
+            status = response.status_code
+            if response.is_success or (status in accept and not (status == 404 and not_found_left)):
+                return response
+            if status == 401 and authenticate and not renewed and token is not None:
+                assert self.auth is not None
+                renewed = True
+                await self.auth.renew(token)
+                continue
+            if status in RETRYABLE_STATUSES:
+                if status == 429:
+                    self.stats.throttled += 1
+                    wait = self._wait_after_429(response, attempt)
+                    limiter.throttled(wait)
+                else:
+                    wait = self._backoff(attempt)
+                await self._wait_before_retry(method, path, f"HTTP {status}", wait)
+                continue
+            if status == 404 and not_found_left:
+                not_found_left -= 1
+                await self._wait_before_retry(method, path, "HTTP 404", self._backoff(attempt))
+                continue
+            raise self.error_for(response)
+
+    def error_for(self, response: httpx.Response) -> Exception:
+        method, path = response.request.method, response.request.url.path
+        status = response.status_code
+        detail = self.detail_of(response)
+        if status in (401, 403):
+            return PersonioAccessError(status, method, path, credentials_hint=self.credentials_hint, detail=detail)
+        if status in (404, 405, 410, 412, 501):
+            return PersonioEndpointError(status, method, f"{self.base_url}{path}", detail=detail)
+        suffix = f": {detail}" if detail else ""
+        return PersonioResponseError(
+            f"Personio rejected {method} {path} with {status}{suffix}; this client may not match the Personio API "
+            "in use: check spec.personio.apiVersion and report it if it persists"
+        )
+
+    def detail_of(self, response: httpx.Response) -> str | None:
+        """A short reason from a v1, v2 or OAuth error body, secrets removed."""
+        try:
+            body = response.json()
+        except ValueError:
+            return None
+        text = _error_text(body)
+        if not text:
+            return None
+        text = self.redact(" ".join(text.split()))
+        return text[:_DETAIL_LIMIT]
+
+    def _backoff(self, attempt: int) -> float:
+        return min(self.policy.backoff_max, self.policy.backoff_base * 2 ** (attempt - 1))
+
+    def _wait_after_429(self, response: httpx.Response, attempt: int) -> float:
+        retry_after = _retry_after_seconds(response.headers.get("retry-after"))
+        if retry_after is not None:
+            return retry_after
+        info = RateLimitHeaders.parse(response.headers)
+        if info.replenish_rate:
+            return info.requested_tokens / info.replenish_rate * 2 ** min(attempt - 1, 4)
+        return max(self.policy.min_wait_after_429, self._backoff(attempt))
+
+    async def _wait_before_retry(self, method: str, path: str, problem: str, wait: float) -> None:
+        wait += self._random.uniform(0, self.policy.jitter * wait)
+        if not self.budget.allows(wait):
+            raise PersonioUnavailableError(
+                f"Personio {method} {path} kept failing ({problem}) until the run's time budget of "
+                f"{self.budget.seconds:g} s was spent; the next run will try again. If it persists, check Personio's "
+                f"status and that {self.base_url} is reachable"
+            )
+        self.stats.retried += 1
+        log.info("Personio %s %s: %s, retrying in %.2f s", method, path, problem, wait)
+        await asyncio.sleep(wait)
+
+
+def _transport_problem(exc: Exception) -> str:
+    if isinstance(exc, httpx.TimeoutException):
+        return "timed out"
+    if isinstance(exc, httpx.ConnectError):
+        return "could not connect"
+    return type(exc).__name__
+
+
+def _retry_after_seconds(raw: str | None) -> float | None:
+    if not raw:
+        return None
+    try:
+        return max(0.0, float(raw))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(raw)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+def _error_text(body: Any) -> str | None:
+    if not isinstance(body, dict):
+        return None
+    errors = body.get("errors")
+    if isinstance(errors, list) and errors and isinstance(errors[0], dict):
+        first = errors[0]
+        parts = [str(first[k]) for k in ("title", "detail", "details") if first.get(k)]
+        return " - ".join(parts) or None
+    error = body.get("error")
+    if isinstance(error, dict):
+        message = error.get("message")
+        return str(message) if message else None
+    if isinstance(error, str):
+        description = body.get("error_description")
+        return f"{error}: {description}" if description else error
+    message = body.get("message")
+    return str(message) if isinstance(message, str) else None

@@ -1,0 +1,121 @@
+"""kopf wiring: one registry per operator instance (no process-global handlers), its settings,
+and :func:`run_operator` which ``personio-operator run`` and the tests start."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Collection
+from typing import Any
+
+import kopf
+
+from personio_operator.api import GROUP, PLURAL, VERSION
+from personio_operator.controller.events import REPORTING_COMPONENT
+from personio_operator.controller.reconciler import Reconciler
+from personio_operator.controller.triggers import RUN_REQUEST_ANNOTATION, TEST_REQUEST_ANNOTATION
+
+log = logging.getLogger(__name__)
+
+Login = Callable[..., kopf.ConnectionInfo | None]
+
+
+def default_login(**kwargs: Any) -> kopf.ConnectionInfo | None:
+    """In-cluster service account, else the current kubeconfig context (via the kubernetes client)."""
+    return kopf.login_via_client(**kwargs)
+
+
+def _wants_ticks(spec: Any, status: Any, meta: Any, **_: Any) -> bool:
+    """Inactive integrations need no timer once marked so (a pending Test or an interrupted run still do)."""
+    if spec.get("active", True) is not False:
+        return True
+    annotations = meta.get("annotations") or {}
+    return (
+        status.get("phase") != "Inactive"
+        or status.get("currentRun") is not None
+        or annotations.get(TEST_REQUEST_ANNOTATION, status.get("lastHandledTestRequest"))
+        != status.get("lastHandledTestRequest")
+        or annotations.get(RUN_REQUEST_ANNOTATION, status.get("lastHandledRunRequest"))
+        != status.get("lastHandledRunRequest")
+    )
+
+
+def build_registry(reconciler: Reconciler, *, login: Login = default_login) -> kopf.OperatorRegistry:
+    registry = kopf.OperatorRegistry()
+
+    @kopf.on.login(registry=registry)
+    def log_in(**kwargs: Any) -> kopf.ConnectionInfo | None:
+        info = login(**kwargs)
+        if info is not None:
+            reconciler.kube.use(info)
+        return info
+
+    @kopf.on.startup(registry=registry)
+    def start_metrics(**_: Any) -> None:
+        port = reconciler.settings.metrics_port
+        if port is not None:
+            bound = reconciler.metrics.serve(reconciler.settings.metrics_host, port)
+            log.info("Metrics on http://%s:%d/metrics", reconciler.settings.metrics_host, bound)
+
+    @kopf.on.cleanup(registry=registry)
+    async def stop(**_: Any) -> None:
+        reconciler.metrics.stop()
+        await reconciler.kube.aclose()
+
+    @kopf.timer(
+        GROUP,
+        VERSION,
+        PLURAL,
+        id="tick",
+        interval=reconciler.settings.tick_seconds,
+        backoff=max(reconciler.settings.tick_seconds, 1.0),
+        when=_wants_ticks,
+        registry=registry,
+    )
+    async def tick(body: kopf.Body, **_: Any) -> None:
+        await reconciler.tick(body)
+
+    @kopf.on.event(GROUP, VERSION, PLURAL, registry=registry)
+    def forget_deleted(type: str, meta: Any, **_: Any) -> None:
+        if type == "DELETED":
+            reconciler.forget((meta["namespace"], meta["name"]))
+
+    return registry
+
+
+def build_settings() -> kopf.OperatorSettings:
+    settings = kopf.OperatorSettings()
+    settings.posting.reporting_component = REPORTING_COMPONENT
+    settings.persistence.finalizer = f"{GROUP}/finalizer"
+    settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=GROUP)
+    settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
+        prefix=GROUP, key="last-handled-configuration"
+    )
+    return settings
+
+
+async def run_operator(
+    reconciler: Reconciler,
+    *,
+    namespaces: Collection[str] = (),
+    clusterwide: bool = False,
+    standalone: bool = True,
+    liveness_endpoint: str | None = None,
+    login: Login = default_login,
+    stop_flag: asyncio.Event | None = None,
+    ready_flag: asyncio.Event | None = None,
+    settings: kopf.OperatorSettings | None = None,
+) -> None:
+    """Run until ``stop_flag`` is set (or the process is signalled)."""
+    if not namespaces and not clusterwide:
+        clusterwide = True
+    await kopf.operator(
+        registry=build_registry(reconciler, login=login),
+        settings=settings or build_settings(),
+        standalone=standalone,
+        clusterwide=clusterwide,
+        namespaces=list(namespaces),
+        liveness_endpoint=liveness_endpoint,
+        stop_flag=stop_flag,
+        ready_flag=ready_flag,
+    )

@@ -1,0 +1,120 @@
+"""The few Kubernetes API calls kopf does not make for us: read an integration fresh, patch its
+status mid-run, and ``get`` a Secret (never list or watch Secrets).
+
+It authenticates with the credentials kopf logged in with (the login handler hands them over),
+so it works in-cluster, with a kubeconfig, and against KMock alike.
+"""
+
+from __future__ import annotations
+
+import ssl
+import tempfile
+from contextlib import ExitStack
+from typing import Any
+
+import httpx
+import kopf
+
+from personio_operator.api import GROUP, PLURAL, VERSION
+
+_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
+
+
+class KubeError(Exception):
+    """A Kubernetes API call failed; the message is safe to show."""
+
+    def __init__(self, message: str, *, status_code: int | None = None) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+
+
+class KubeApi:
+    def __init__(self) -> None:
+        self._client: httpx.AsyncClient | None = None
+        self._files = ExitStack()
+        self._retired: list[tuple[httpx.AsyncClient, ExitStack]] = []  # replaced at re-login; closed at exit
+
+    def use(self, info: kopf.ConnectionInfo) -> None:
+        """Switch to the credentials kopf just logged in with (called from the login handler)."""
+        old, self._client = self._client, None
+        files, self._files = self._files, ExitStack()
+        headers = {"Accept": "application/json"}
+        if info.token:
+            headers["Authorization"] = f"{info.scheme or 'Bearer'} {info.token}"
+        auth = httpx.BasicAuth(info.username, info.password) if info.username and info.password else None
+        self._client = httpx.AsyncClient(
+            base_url=info.server.rstrip("/"),
+            headers=headers,
+            auth=auth,
+            verify=self._ssl_context(info) if info.server.startswith("https") else False,
+            timeout=_TIMEOUT,
+            trust_env=info.trust_env,
+        )
+        if old is not None:
+            self._retired.append((old, files))
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            self._retired.append((self._client, self._files))
+            self._client, self._files = None, ExitStack()
+        for client, files in self._retired:
+            await client.aclose()
+            files.close()
+        self._retired.clear()
+
+    async def get_integration(self, namespace: str, name: str) -> dict[str, Any] | None:
+        return await self._get(f"/apis/{GROUP}/{VERSION}/namespaces/{namespace}/{PLURAL}/{name}")
+
+    async def patch_integration_status(self, namespace: str, name: str, patch: dict[str, Any]) -> dict[str, Any]:
+        url = f"/apis/{GROUP}/{VERSION}/namespaces/{namespace}/{PLURAL}/{name}/status"
+        response = await self._request(
+            "PATCH", url, json={"status": patch}, headers={"Content-Type": "application/merge-patch+json"}
+        )
+        if response.status_code >= 400:
+            raise KubeError(
+                f"patching the status of {namespace}/{name} failed with HTTP {response.status_code}",
+                status_code=response.status_code,
+            )
+        return response.json()
+
+    async def get_secret(self, namespace: str, name: str) -> dict[str, Any] | None:
+        """The Secret, or None if it does not exist."""
+        return await self._get(f"/api/v1/namespaces/{namespace}/secrets/{name}")
+
+    async def _get(self, url: str) -> dict[str, Any] | None:
+        response = await self._request("GET", url)
+        if response.status_code == 404:
+            return None
+        if response.status_code >= 400:
+            raise KubeError(f"GET {url} failed with HTTP {response.status_code}", status_code=response.status_code)
+        return response.json()
+
+    async def _request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        if self._client is None:
+            raise KubeError("not logged in to the Kubernetes API yet")
+        try:
+            return await self._client.request(method, url, **kwargs)
+        except httpx.HTTPError as err:
+            raise KubeError(f"{method} {url} failed: {type(err).__name__}") from None
+
+    def _ssl_context(self, info: kopf.ConnectionInfo) -> ssl.SSLContext:
+        if info.insecure:
+            context = ssl.create_default_context()
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+        else:
+            cadata = info.ca_data.decode() if isinstance(info.ca_data, bytes) else info.ca_data
+            context = ssl.create_default_context(cafile=info.ca_path, cadata=cadata)
+        certificate = info.certificate_path or self._to_file(info.certificate_data)
+        key = info.private_key_path or self._to_file(info.private_key_data)
+        if certificate:
+            context.load_cert_chain(certificate, key)
+        return context
+
+    def _to_file(self, data: str | bytes | None) -> str | None:
+        if not data:
+            return None
+        handle = self._files.enter_context(tempfile.NamedTemporaryFile(suffix=".pem"))  # noqa: SIM115
+        handle.write(data.encode() if isinstance(data, str) else data)
+        handle.flush()
+        return handle.name

@@ -1,0 +1,328 @@
+"""The per-integration work behind each tick: run, test, pause, resume, and say so.
+
+kopf calls :meth:`Reconciler.tick` for each object every ``tick_seconds``. A tick that finds
+nothing to do makes no API call. Before acting, the object is read fresh from the API so a stale
+watch view can never start a run twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import datetime
+from typing import Any
+
+from pydantic import ValidationError
+
+from personio_operator.api.spec import PersonioIntegrationSpec
+from personio_operator.api.status import CurrentRun, RunTrigger
+from personio_operator.controller import status as status_patches
+from personio_operator.controller.clock import Clock, SystemClock
+from personio_operator.controller.decide import Action, ActionKind, View, decide, next_run_time
+from personio_operator.controller.events import Reason, post
+from personio_operator.controller.kube import KubeApi, KubeError
+from personio_operator.controller.metrics import Metrics
+from personio_operator.controller.notify import FailureNotice, Mailer, NotificationError
+from personio_operator.controller.schedule import Schedule
+from personio_operator.controller.secrets import read_run_secrets, referenced_secret_names, secret_versions
+from personio_operator.controller.settings import OperatorSettings
+from personio_operator.controller.status import ObjectState, Outcome
+from personio_operator.controller.triggers import RUN_REQUEST_ANNOTATION
+from personio_operator.errors import ConfigurationError, ErrorKind, SyncError
+from personio_operator.sync.report import RunReport, RunResult, Trigger
+from personio_operator.sync.runner import run_integration
+from personio_operator.sync.secrets import RunSecrets
+
+log = logging.getLogger(__name__)
+
+Runner = Callable[..., Awaitable[RunReport]]
+Key = tuple[str, str]
+
+
+def _spec_or_error(raw: Mapping[str, Any]) -> PersonioIntegrationSpec:
+    try:
+        return PersonioIntegrationSpec.model_validate(dict(raw))
+    except ValidationError as err:
+        problems = "; ".join(
+            f"spec.{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in err.errors(include_input=False)[:5]
+        )
+        raise ConfigurationError(f"the spec is invalid: {problems}") from None
+
+
+class Reconciler:
+    def __init__(
+        self,
+        settings: OperatorSettings,
+        *,
+        clock: Clock | None = None,
+        kube: KubeApi | None = None,
+        metrics: Metrics | None = None,
+        runner: Runner = run_integration,
+    ) -> None:
+        self.settings = settings
+        self.clock = clock or SystemClock()
+        self.kube = kube or KubeApi()
+        self.metrics = metrics or Metrics()
+        self.mailer = Mailer(settings.smtp, self.kube, settings.operator_namespace)
+        self.runner = runner
+        self._slots = asyncio.Semaphore(settings.max_concurrent_runs)
+        self._in_flight: set[str] = set()
+        self._last_secret_check: dict[Key, float] = {}
+
+    # -- the tick ---------------------------------------------------------------------------
+
+    async def tick(self, body: Mapping[str, Any]) -> None:
+        key = (body["metadata"]["namespace"], body["metadata"]["name"])
+        view = View.of(body)
+        self.metrics.set_paused(key, view.status.paused_generation is not None)
+        action = decide(view, self.clock.now(), in_flight=self._in_flight, secrets_check_due=self._secrets_due(key))
+        if action.kind is ActionKind.IDLE:
+            await self._keep_current(key, body, view)
+            return
+        fresh = await self.kube.get_integration(*key)
+        if fresh is None:
+            return
+        view = View.of(fresh)
+        action = decide(view, self.clock.now(), in_flight=self._in_flight, secrets_check_due=self._secrets_due(key))
+        await self._act(key, body, fresh, view, action)
+
+    def forget(self, key: Key) -> None:
+        self._last_secret_check.pop(key, None)
+        self.metrics.forget([key])
+
+    def _secrets_due(self, key: Key) -> bool:
+        last = self._last_secret_check.get(key)
+        return last is None or time.monotonic() - last >= self.settings.secret_check_seconds
+
+    async def _act(self, key: Key, body: Any, obj: Mapping[str, Any], view: View, action: Action) -> None:
+        status = view.status
+        match action.kind:
+            case ActionKind.RECORD_INTERRUPTED:
+                run = status.current_run
+                assert run is not None
+                await self._patch(key, status_patches.run_interrupted(status, self._state(obj, view), now=self._now()))
+                post(body, Reason.RUN_INTERRUPTED, f"Run {run.id} was interrupted by an operator restart")
+            case ActionKind.TEST:
+                await self._test(key, body, obj, view, action)
+            case ActionKind.RUN:
+                await self._run(key, body, obj, view, action)
+            case ActionKind.MARK_INACTIVE:
+                await self._patch(key, status_patches.inactive(status, self._state(obj, view), now=self._now()))
+                post(body, Reason.DEACTIVATED, "spec.active is false: no runs until it is set to true")
+            case ActionKind.IGNORE_RUN_REQUEST:
+                assert action.request is not None
+                await self._patch(key, {"lastHandledRunRequest": action.request.value})
+                post(body, Reason.RUN_REQUEST_IGNORED, "Run request ignored: spec.active is false")
+            case ActionKind.RESUME:
+                await self._resume(key, body, obj, view, action.reason)
+            case ActionKind.CHECK_SECRETS:
+                await self._check_secrets(key, body, obj, view)
+            case ActionKind.IDLE:
+                await self._keep_current(key, obj, view)
+
+    # -- runs -------------------------------------------------------------------------------
+
+    async def _run(self, key: Key, body: Any, obj: Mapping[str, Any], view: View, action: Action) -> None:
+        assert action.trigger is not None and action.started_by is not None
+        async with self._slots:
+            run = CurrentRun(
+                id=uuid.uuid4().hex[:12],
+                trigger=action.trigger,
+                started_by=action.started_by,
+                start_time=status_patches.timestamp(self._now()),
+            )
+            self._in_flight.add(run.id)
+            self.metrics.running.inc()
+            try:
+                await self._patch(
+                    key,
+                    status_patches.run_started(
+                        view.status,
+                        self._state(obj, view),
+                        run,
+                        now=self._now(),
+                        slot=action.slot,
+                        run_request=action.request.value if action.request else None,
+                    ),
+                )
+                post(body, Reason.RUN_STARTED, f"Run {run.id} started ({run.trigger.value}, by {run.started_by})")
+                report = await self._execute(key[0], obj, run, dry_run=False)
+            finally:
+                self._in_flight.discard(run.id)
+                self.metrics.running.dec()
+        await self._finish(key, body, obj, view, run, report)
+
+    async def _finish(
+        self, key: Key, body: Any, obj: Mapping[str, Any], view: View, run: CurrentRun, report: RunReport
+    ) -> None:
+        status = view.status
+        was_paused = status.paused_generation is not None
+        pause = not report.succeeded and (report.error_kind is not ErrorKind.TRANSIENT or was_paused)
+        outcome = Outcome(paused=False)
+        if pause:
+            outcome = Outcome(
+                paused=True,
+                pause_generation=view.generation,
+                pause_secret_versions=await self._secret_versions_or_empty(key[0], obj),
+            )
+            self._last_secret_check[key] = time.monotonic()
+        state = self._state(obj, view, paused=pause)
+        how_to_resume = self._how_to_resume(key, obj)
+        # Re-read: the status changed since `view` was taken (the run-started patch).
+        current = await self.kube.get_integration(*key)
+        current_status = View.of(current).status if current else status
+        await self._patch(
+            key,
+            status_patches.run_finished(
+                current_status, state, report, run.trigger, outcome, now=self._now(), how_to_resume=how_to_resume
+            ),
+        )
+        self.metrics.record_run(report, run.trigger.value)
+        self.metrics.set_paused(key, pause)
+        if report.succeeded:
+            counts = f"users {report.users.model_dump()}, teams {report.teams.model_dump()}"
+            post(body, Reason.RUN_SUCCEEDED, f"Run {run.id} succeeded: {counts}")
+            if was_paused:
+                post(body, Reason.RESUMED, f"Automatic runs resumed: run {run.id} succeeded")
+            return
+        post(body, Reason.RUN_FAILED, f"Run {run.id} failed: {report.error}")
+        if pause and not was_paused:
+            post(body, Reason.PAUSED, f"Automatic runs paused after run {run.id} failed. {how_to_resume}")
+        await self._notify(key, body, obj, report, paused=pause, how_to_resume=how_to_resume)
+
+    async def _test(self, key: Key, body: Any, obj: Mapping[str, Any], view: View, action: Action) -> None:
+        assert action.request is not None and action.started_by is not None
+        async with self._slots:
+            run = CurrentRun(
+                id=uuid.uuid4().hex[:12],
+                trigger=RunTrigger.MANUAL,
+                started_by=action.started_by,
+                start_time=status_patches.timestamp(self._now()),
+            )
+            report = await self._execute(key[0], obj, run, dry_run=True)
+        await self._patch(
+            key, status_patches.dry_run_finished(view.status, self._state(obj, view), report, action.request.value)
+        )
+        self.metrics.record_test(report)
+        if report.succeeded:
+            changes = f"users {report.users.model_dump()}, teams {report.teams.model_dump()}"
+            post(body, Reason.TEST_SUCCEEDED, f"Test {report.id} passed; a run would change {changes}")
+        else:
+            post(body, Reason.TEST_FAILED, f"Test {report.id} failed: {report.error}")
+
+    async def _execute(self, namespace: str, obj: Mapping[str, Any], run: CurrentRun, *, dry_run: bool) -> RunReport:
+        trigger = Trigger.TEST if dry_run else Trigger(run.trigger.value)
+        try:
+            spec = _spec_or_error(obj.get("spec") or {})
+            if not dry_run:
+                Schedule(spec.schedule, spec.time_zone)
+            secrets: RunSecrets = await read_run_secrets(self.kube, namespace, spec)
+        except SyncError as err:
+            return self._failed(run, trigger, dry_run, str(err), err.kind)
+        try:
+            return await self.runner(
+                spec,
+                secrets,
+                trigger=trigger,
+                started_by=run.started_by,
+                dry_run=dry_run,
+                run_id=run.id,
+                now=self.clock.now,
+            )
+        except Exception:
+            log.exception("Run %s of %s/%s crashed", run.id, namespace, obj.get("metadata", {}).get("name"))
+            message = f"internal error in the operator: see its logs for run {run.id}"
+            return self._failed(run, trigger, dry_run, message, ErrorKind.TRANSIENT)
+
+    def _failed(self, run: CurrentRun, trigger: Trigger, dry_run: bool, error: str, kind: ErrorKind) -> RunReport:
+        return RunReport(
+            id=run.id,
+            trigger=trigger,
+            started_by=run.started_by,
+            dry_run=dry_run,
+            started_at=run.start_time,
+            completed_at=self._now(),
+            result=RunResult.FAILED,
+            error=error,
+            error_kind=kind,
+        )
+
+    # -- pause / resume ---------------------------------------------------------------------
+
+    async def _resume(self, key: Key, body: Any, obj: Mapping[str, Any], view: View, why: str) -> None:
+        await self._patch(
+            key, status_patches.resumed(view.status, self._state(obj, view, paused=False), why, now=self._now())
+        )
+        self.metrics.set_paused(key, False)
+        post(body, Reason.RESUMED, f"Automatic runs resumed: {why}")
+
+    async def _check_secrets(self, key: Key, body: Any, obj: Mapping[str, Any], view: View) -> None:
+        self._last_secret_check[key] = time.monotonic()
+        versions = await self._secret_versions_or_empty(key[0], obj)
+        if not versions:
+            return
+        seen = view.status.paused_secret_versions
+        changed = sorted(name for name, version in versions.items() if seen.get(name) != version)
+        if changed:
+            await self._resume(key, body, obj, view, f"Secret {', '.join(changed)} changed")
+
+    async def _secret_versions_or_empty(self, namespace: str, obj: Mapping[str, Any]) -> dict[str, str]:
+        try:
+            names = referenced_secret_names(_spec_or_error(obj.get("spec") or {}))
+            return await secret_versions(self.kube, namespace, names)
+        except SyncError:
+            return {}
+
+    def _how_to_resume(self, key: Key, obj: Mapping[str, Any]) -> str:
+        namespace, name = key
+        try:
+            secrets = ", ".join(referenced_secret_names(_spec_or_error(obj.get("spec") or {})))
+        except ConfigurationError:
+            secrets = "the referenced Secrets"
+        return (
+            f"Fix the cause; runs resume when the spec or the Secret(s) {secrets} change. To run now: "
+            f"personio-operator trigger run {name} -n {namespace} (or set the annotation {RUN_REQUEST_ANNOTATION})."
+        )
+
+    async def _notify(
+        self, key: Key, body: Any, obj: Mapping[str, Any], report: RunReport, *, paused: bool, how_to_resume: str
+    ) -> None:
+        recipients = list(((obj.get("spec") or {}).get("notifications") or {}).get("emails") or [])
+        notice = FailureNotice(key[0], key[1], report, paused, how_to_resume)
+        try:
+            await self.mailer.send_failure(notice, recipients)
+        except NotificationError as err:
+            log.warning("Failure e-mail for %s/%s not sent: %s", *key, err)
+            post(body, Reason.NOTIFICATION_FAILED, f"Failure e-mail not sent: {err}")
+
+    # -- status -----------------------------------------------------------------------------
+
+    async def _keep_current(self, key: Key, obj: Mapping[str, Any], view: View) -> None:
+        patch = status_patches.idle(view.status, self._state(obj, view))
+        if patch is not None:
+            await self._patch(key, patch)
+
+    def _state(self, obj: Mapping[str, Any], view: View, *, paused: bool | None = None) -> ObjectState:
+        if paused is None:
+            paused = view.status.paused_generation is not None
+        raw_limit = (obj.get("spec") or {}).get("historyLimit", 10)
+        limit = raw_limit if isinstance(raw_limit, int) and 1 <= raw_limit <= 100 else 10
+        return ObjectState(
+            generation=view.generation,
+            active=view.active,
+            history_limit=limit,
+            next_run=next_run_time(view, self._now(), paused=paused),
+        )
+
+    async def _patch(self, key: Key, patch: dict[str, Any]) -> None:
+        try:
+            await self.kube.patch_integration_status(*key, patch)
+        except KubeError:
+            log.exception("Status of %s/%s not written", *key)
+            raise
+
+    def _now(self) -> datetime:
+        return self.clock.now()

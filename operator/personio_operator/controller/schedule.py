@@ -1,0 +1,48 @@
+"""Cron schedule math in the integration's time zone: which slot is due, when the next one is."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from croniter import croniter
+
+from personio_operator.errors import ConfigurationError
+
+
+class Schedule:
+    """A five-field cron expression (or a macro such as ``@daily``) evaluated in an IANA time zone."""
+
+    def __init__(self, expression: str, time_zone: str) -> None:
+        expression = expression.strip()
+        fields = expression.split()
+        if not croniter.is_valid(expression) or (not expression.startswith("@") and len(fields) != 5):
+            raise ConfigurationError(
+                f"spec.schedule {expression!r} is not a cron expression with five fields "
+                "(minute hour day-of-month month day-of-week), e.g. '0 4 * * *' for daily at 04:00"
+            )
+        try:
+            self.zone = ZoneInfo(time_zone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ConfigurationError(
+                f"spec.timeZone {time_zone!r} is not an IANA time zone name such as 'UTC' or 'Europe/Berlin'"
+            ) from None
+        self.expression = expression
+
+    def latest_slot(self, now: datetime) -> datetime:
+        """The latest slot at or before ``now`` (UTC)."""
+        # croniter's get_prev is strictly before its start; slots have whole-minute precision.
+        start = now.astimezone(self.zone) + timedelta(seconds=1)
+        return croniter(self.expression, start).get_prev(datetime).astimezone(UTC)
+
+    def next_slot(self, now: datetime) -> datetime:
+        """The first slot strictly after ``now`` (UTC)."""
+        return croniter(self.expression, now.astimezone(self.zone)).get_next(datetime).astimezone(UTC)
+
+    def due_slot(self, now: datetime, last_handled: datetime | None) -> datetime | None:
+        """The slot to run now, if any: the latest slot at or before ``now`` that is newer than the
+        last handled one. Missed slots collapse into this one, so downtime never causes a replay."""
+        slot = self.latest_slot(now)
+        if last_handled is not None and slot <= last_handled:
+            return None
+        return slot

@@ -1,0 +1,304 @@
+"""Status patches (JSON merge patches of ``.status``): conditions, phase, bounded run history.
+
+Every function is pure: it takes the status as read from the cluster and returns the patch, so
+the rules are unit-testable and the controller only decides *when* to write.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from personio_operator.api.status import (
+    Condition,
+    ConditionStatus,
+    ConditionType,
+    CurrentRun,
+    HistoryEntry,
+    LastTest,
+    PersonioIntegrationStatus,
+    Phase,
+    RunTrigger,
+    TeamCounts,
+    TestOutcome,
+    UserCounts,
+)
+from personio_operator.errors import ErrorKind
+from personio_operator.sync.report import RunReport, RunResult
+
+Patch = dict[str, Any]
+
+# Messages go to `kubectl describe` and Events: one line, bounded.
+_MAX_MESSAGE = 1000
+
+
+def timestamp(moment: datetime) -> datetime:
+    """UTC, whole seconds: what Kubernetes itself writes."""
+    return moment.astimezone(UTC).replace(microsecond=0)
+
+
+def one_line(text: str, limit: int = _MAX_MESSAGE) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def _dump(value: Any) -> Any:
+    return value.model_dump(mode="json", by_alias=True) if hasattr(value, "model_dump") else value
+
+
+def _dump_time(moment: datetime | None) -> str | None:
+    return None if moment is None else timestamp(moment).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass(frozen=True)
+class ObjectState:
+    """What a patch needs to know about the object besides its status."""
+
+    generation: int | None
+    active: bool
+    history_limit: int
+    next_run: datetime | None  # None while paused, inactive or with an unusable schedule
+
+
+def set_conditions(
+    current: Iterable[Condition],
+    updates: Iterable[tuple[ConditionType, ConditionStatus, str, str]],
+    *,
+    now: datetime,
+    generation: int | None,
+) -> list[dict[str, Any]]:
+    """Merge condition updates by type; lastTransitionTime moves only when the status flips."""
+    by_type = {condition.type: condition for condition in current}
+    for kind, status, reason, message in updates:
+        previous = by_type.get(kind.value)
+        transition = previous.last_transition_time if previous and previous.status == status else timestamp(now)
+        by_type[kind.value] = Condition(
+            type=kind.value,
+            status=status,
+            reason=reason,
+            message=one_line(message),
+            last_transition_time=transition,
+            observed_generation=generation,
+        )
+    order = [kind.value for kind in ConditionType]
+    ordered = sorted(by_type.values(), key=lambda c: order.index(c.type) if c.type in order else len(order))
+    return [condition.model_dump(mode="json", by_alias=True) for condition in ordered]
+
+
+def phase_of(*, active: bool, running: bool, paused: bool, last_result: RunResult | None, transient: bool) -> Phase:
+    if not active:
+        return Phase.INACTIVE
+    if running:
+        return Phase.RUNNING
+    if paused:
+        return Phase.PAUSED
+    if last_result is RunResult.FAILED and transient:
+        return Phase.FAILING
+    return Phase.ACTIVE
+
+
+def _base(state: ObjectState) -> Patch:
+    return {"observedGeneration": state.generation, "nextRunTime": _dump_time(state.next_run)}
+
+
+def history_entry(report: RunReport, trigger: RunTrigger, result: RunResult | None = None) -> HistoryEntry:
+    return HistoryEntry(
+        id=report.id,
+        trigger=trigger,
+        started_by=report.started_by,
+        start_time=timestamp(report.started_at),
+        completion_time=timestamp(report.completed_at) if report.completed_at else None,
+        result=result or report.result,
+        error=one_line(report.error) if report.error else None,
+        users=UserCounts(
+            created=report.users.created,
+            updated=report.users.updated,
+            deactivated=report.users.deactivated,
+            reactivated=report.users.reactivated,
+            unchanged=report.users.unchanged,
+        ),
+        teams=TeamCounts(created=report.teams.created, updated=report.teams.updated, removed=report.teams.removed),
+    )
+
+
+def _history(status: PersonioIntegrationStatus, entry: HistoryEntry, limit: int) -> list[dict[str, Any]]:
+    entries = [entry, *(old for old in status.history if old.id != entry.id)][:limit]
+    return [_entry_json(item) for item in entries]
+
+
+def _entry_json(entry: HistoryEntry) -> dict[str, Any]:
+    data = entry.model_dump(mode="json", by_alias=True, exclude_none=True)
+    data["startTime"] = _dump_time(entry.start_time)
+    if entry.completion_time:
+        data["completionTime"] = _dump_time(entry.completion_time)
+    return data
+
+
+def run_started(
+    status: PersonioIntegrationStatus,
+    state: ObjectState,
+    run: CurrentRun,
+    *,
+    now: datetime,
+    slot: datetime | None,
+    run_request: str | None,
+) -> Patch:
+    """Written before the run starts: a crash after this point is recorded as Interrupted, and the
+    slot is already marked handled so a restart never runs it twice."""
+    patch = _base(state)
+    patch["currentRun"] = {**_dump(run), "startTime": _dump_time(run.start_time)}
+    patch["lastRunTime"] = _dump_time(run.start_time)
+    patch["phase"] = Phase.RUNNING.value
+    if slot is not None:
+        patch["lastScheduledSlot"] = _dump_time(slot)
+    if run_request is not None:
+        patch["lastHandledRunRequest"] = run_request
+    message = f"Run {run.id} ({run.trigger.value}, started by {run.started_by}) since {_dump_time(run.start_time)}"
+    patch["conditions"] = set_conditions(
+        status.conditions,
+        [(ConditionType.RUNNING, ConditionStatus.TRUE, "RunInProgress", message)],
+        now=now,
+        generation=state.generation,
+    )
+    return patch
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How a finished run changes the pause state."""
+
+    paused: bool
+    pause_generation: int | None = None
+    pause_secret_versions: dict[str, str] | None = None
+
+
+def run_finished(
+    status: PersonioIntegrationStatus,
+    state: ObjectState,
+    report: RunReport,
+    trigger: RunTrigger,
+    outcome: Outcome,
+    *,
+    now: datetime,
+    how_to_resume: str,
+) -> Patch:
+    patch = _base(state)
+    patch["currentRun"] = None
+    patch["lastRunResult"] = report.result.value
+    patch["history"] = _history(status, history_entry(report, trigger), state.history_limit)
+    if report.succeeded:
+        patch["lastSuccessfulRunTime"] = _dump_time(report.completed_at or report.started_at)
+    if outcome.paused:
+        patch["pausedGeneration"] = outcome.pause_generation
+        patch["pausedSecretVersions"] = outcome.pause_secret_versions or {}
+        patch["nextRunTime"] = None
+    else:
+        patch["pausedGeneration"] = None
+        patch["pausedSecretVersions"] = None
+    transient = report.error_kind is ErrorKind.TRANSIENT
+    patch["phase"] = phase_of(
+        active=state.active, running=False, paused=outcome.paused, last_result=report.result, transient=transient
+    ).value
+    updates = [(ConditionType.RUNNING, ConditionStatus.FALSE, "Idle", f"Run {report.id} finished")]
+    if report.succeeded:
+        updates.append((ConditionType.READY, ConditionStatus.TRUE, "RunSucceeded", f"Run {report.id} succeeded"))
+    else:
+        reason = f"{(report.error_kind or ErrorKind.TRANSIENT).value}Error"
+        updates.append((ConditionType.READY, ConditionStatus.FALSE, reason, report.error or "the run failed"))
+    if outcome.paused:
+        message = f"Automatic runs are paused after run {report.id} failed. {how_to_resume}"
+        updates.append((ConditionType.PAUSED, ConditionStatus.TRUE, "RunFailed", message))
+    else:
+        updates.append((ConditionType.PAUSED, ConditionStatus.FALSE, "NotPaused", "Automatic runs are scheduled"))
+    patch["conditions"] = set_conditions(status.conditions, updates, now=now, generation=state.generation)
+    return patch
+
+
+def run_interrupted(status: PersonioIntegrationStatus, state: ObjectState, *, now: datetime) -> Patch:
+    """A run was in flight when the operator stopped; record it (it is safe to repeat)."""
+    run = status.current_run
+    assert run is not None
+    entry = HistoryEntry(
+        id=run.id,
+        trigger=run.trigger,
+        started_by=run.started_by,
+        start_time=run.start_time,
+        completion_time=None,
+        result=RunResult.INTERRUPTED,
+        error="The operator stopped while this run was in flight; it is safe to run again.",
+    )
+    patch = _base(state)
+    patch["currentRun"] = None
+    patch["lastRunResult"] = RunResult.INTERRUPTED.value
+    patch["history"] = _history(status, entry, state.history_limit)
+    patch["phase"] = phase_of(
+        active=state.active,
+        running=False,
+        paused=status.paused_generation is not None,
+        last_result=None,
+        transient=False,
+    ).value
+    patch["conditions"] = set_conditions(
+        status.conditions,
+        [(ConditionType.RUNNING, ConditionStatus.FALSE, "Interrupted", f"Run {run.id} was interrupted")],
+        now=now,
+        generation=state.generation,
+    )
+    return patch
+
+
+def dry_run_finished(status: PersonioIntegrationStatus, state: ObjectState, report: RunReport, request: str) -> Patch:
+    test = report.test
+    last_test = LastTest(
+        time=timestamp(report.completed_at or report.started_at),
+        started_by=report.started_by,
+        result=TestOutcome.PASSED if report.succeeded else TestOutcome.FAILED,
+        error=one_line(report.error) if report.error else None,
+        personio_reachable=bool(test and test.personio_reachable),
+        target_reachable=bool(test and test.target_reachable),
+        employees_fetched=test.employees_fetched if test else 0,
+        missing_attributes=list(test.missing_attributes) if test else [],
+        users=UserCounts(**report.users.model_dump(include=set(UserCounts.model_fields))),
+        teams=TeamCounts(**report.teams.model_dump(include=set(TeamCounts.model_fields))),
+    )
+    data = last_test.model_dump(mode="json", by_alias=True, exclude_none=True)
+    data["time"] = _dump_time(last_test.time)
+    return {"observedGeneration": state.generation, "lastTest": data, "lastHandledTestRequest": request}
+
+
+def resumed(status: PersonioIntegrationStatus, state: ObjectState, why: str, *, now: datetime) -> Patch:
+    patch = _base(state)
+    patch["pausedGeneration"] = None
+    patch["pausedSecretVersions"] = None
+    patch["phase"] = phase_of(
+        active=state.active, running=False, paused=False, last_result=status.last_run_result, transient=True
+    ).value
+    patch["conditions"] = set_conditions(
+        status.conditions,
+        [(ConditionType.PAUSED, ConditionStatus.FALSE, "Resumed", f"Automatic runs resumed: {why}")],
+        now=now,
+        generation=state.generation,
+    )
+    return patch
+
+
+def inactive(status: PersonioIntegrationStatus, state: ObjectState, *, now: datetime) -> Patch:
+    patch = _base(state)
+    patch["nextRunTime"] = None
+    patch["phase"] = Phase.INACTIVE.value
+    patch["conditions"] = set_conditions(
+        status.conditions,
+        [(ConditionType.READY, ConditionStatus.FALSE, "Inactive", "spec.active is false: no runs until it is true")],
+        now=now,
+        generation=state.generation,
+    )
+    return patch
+
+
+def idle(status: PersonioIntegrationStatus, state: ObjectState) -> Patch | None:
+    """Keep nextRunTime/observedGeneration current between runs; None when nothing changed."""
+    patch = _base(state)
+    current = {"observedGeneration": status.observed_generation, "nextRunTime": _dump_time(status.next_run_time)}
+    return None if patch == current else patch

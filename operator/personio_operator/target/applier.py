@@ -1,0 +1,140 @@
+"""``apply_plan``: carry out a ``TargetPlan`` against the app, in order.
+
+Users first (bounded concurrency), then manager links (every user now has a SCIM id), then groups
+(members resolved from externalIds to the SCIM ids known after the user phase). A failure of one
+object is recorded in its ``ObjectResult`` and the others go on. Errors that make the rest of the
+run pointless (credentials refused, the server down beyond the retry budget) are raised.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TypeVar
+
+from personio_operator.errors import ConfigurationError, SyncError, TransientError
+from personio_operator.sync.report import ObjectResult
+from personio_operator.target.client import ScimClient
+from personio_operator.target.models import TargetState, is_managed_external_id
+from personio_operator.target.plan import GroupAction, GroupOp, ManagerLinkOp, TargetPlan, UserAction, UserOp
+
+log = logging.getLogger(__name__)
+
+_FATAL = (ConfigurationError, TransientError)
+_Op = TypeVar("_Op")
+
+
+async def apply_plan(
+    client: ScimClient, plan: TargetPlan, *, state: TargetState, concurrency: int = 8
+) -> list[ObjectResult]:
+    """Apply the plan; results in plan order (users, manager links, groups).
+
+    ``state`` is what the plan was made from: it maps externalIds of existing users to SCIM ids.
+    ``concurrency`` bounds the objects in flight; the client bounds the requests in flight.
+    """
+    ids: dict[str, str] = {}
+    for user in state.users:
+        if is_managed_external_id(user.external_id) and user.external_id not in ids:
+            assert user.external_id is not None
+            ids[user.external_id] = user.id
+    applier = _Applier(client, ids, concurrency)
+    results = await applier.run(plan.users, applier.user)
+    results += await applier.run(plan.manager_links, applier.manager_link)
+    results += await applier.run(plan.groups, applier.group)
+    return results
+
+
+class _Applier:
+    def __init__(self, client: ScimClient, ids: dict[str, str], concurrency: int) -> None:
+        self.client = client
+        self.ids = ids  # user externalId -> SCIM id, grows as users are created / adopted
+        self.manager_set_on_create: dict[str, str] = {}
+        self.limit = asyncio.Semaphore(concurrency)
+
+    async def run(self, ops: Sequence[_Op], apply: Callable[[_Op], Awaitable[ObjectResult]]) -> list[ObjectResult]:
+        async def guarded(op: _Op) -> ObjectResult:
+            async with self.limit:
+                return await apply(op)
+
+        tasks = [asyncio.ensure_future(guarded(op)) for op in ops]
+        try:
+            return list(await asyncio.gather(*tasks))
+        except BaseException:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            raise
+
+    async def user(self, op: UserOp) -> ObjectResult:
+        result = ObjectResult(kind="User", action=op.action.value, key=op.external_id, name=op.user_name)
+        try:
+            if op.action is UserAction.CREATE:
+                assert op.desired is not None
+                manager_id = self.ids.get(op.desired.manager_external_id or "")
+                created = await self.client.create_user(op.desired, manager_id=manager_id)
+                self.ids[op.external_id] = created.id
+                if created.manager_id:
+                    self.manager_set_on_create[op.external_id] = created.manager_id
+            else:
+                assert op.user_id is not None
+                await self.client.patch_user(op.user_id, op.changes)
+                self.ids[op.external_id] = op.user_id
+        except _FATAL:
+            raise
+        except SyncError as error:
+            _fail(result, error)
+        return result
+
+    async def manager_link(self, op: ManagerLinkOp) -> ObjectResult:
+        result = ObjectResult(kind="ManagerLink", action="link", key=op.external_id, name=op.user_name)
+        user_id = self.ids.get(op.external_id)
+        if user_id is None:
+            return _fail(result, SyncError(f"{op.user_name} has no account in the app, so no manager link is set"))
+        manager_id = None
+        if op.manager_external_id is not None:
+            manager_id = self.ids.get(op.manager_external_id)
+            if manager_id is None:
+                return _fail(result, SyncError(f"the manager {op.manager_external_id} has no account in the app yet"))
+        if manager_id is not None and self.manager_set_on_create.get(op.external_id) == manager_id:
+            return result  # already linked when the user was created
+        try:
+            await self.client.set_manager(user_id, manager_id)
+        except _FATAL:
+            raise
+        except SyncError as error:
+            _fail(result, error)
+        return result
+
+    async def group(self, op: GroupOp) -> ObjectResult:
+        result = ObjectResult(kind="Group", action=op.action.value, key=op.external_id, name=op.display_name)
+        try:
+            if op.action is GroupAction.CREATE:
+                await self.client.create_group(op.external_id, op.display_name, self._resolve(op.add_external_ids))
+            elif op.action is GroupAction.REMOVE:
+                assert op.group_id is not None
+                await self.client.delete_group(op.group_id)
+            else:
+                assert op.group_id is not None
+                if op.action is GroupAction.RENAME:
+                    await self.client.rename_group(op.group_id, op.display_name)
+                await self.client.add_members(op.group_id, self._resolve(op.add_external_ids))
+                await self.client.remove_members(op.group_id, self._resolve(op.remove_external_ids))
+        except _FATAL:
+            raise
+        except SyncError as error:
+            _fail(result, error)
+        return result
+
+    def _resolve(self, external_ids: Sequence[str]) -> list[str]:
+        resolved = [self.ids[external_id] for external_id in external_ids if external_id in self.ids]
+        if len(resolved) < len(external_ids):
+            missing = len(external_ids) - len(resolved)
+            log.info("%d member(s) have no account (their create failed) and are left out", missing)
+        return resolved
+
+
+def _fail(result: ObjectResult, error: SyncError) -> ObjectResult:
+    result.ok = False
+    result.error = error.message
+    return result

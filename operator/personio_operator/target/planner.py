@@ -1,0 +1,314 @@
+"""``plan_target``: the deterministic diff between the desired state and what the app holds.
+
+Decisions (documented in docs/architecture.md terms):
+
+* Users are matched by externalId. Without a match, an *unmanaged* app user (no externalId)
+  whose userName equals the desired userName case-insensitively is adopted; an app user with
+  that userName and any other externalId is a conflict (warning, no op), so nobody is duplicated.
+* Attributes are compared exactly. A change in e-mail or userName casing IS an update (people fix
+  casing), and because matching is by externalId (or case-insensitive userName for adoption) it
+  never leads to a second user. ``preferredLanguage`` is set on create only; ``title`` only when
+  the desired user manages it.
+* Inactive desired users are never created or adopted (there is nothing to deactivate); a managed
+  one that is active is deactivated. Managed users that are not desired and active are deactivated;
+  inactive ones are left alone. Users are never deleted.
+* Groups are matched by externalId only; unmanaged groups are never touched, even with the same
+  name. Only managed users are ever removed from a group (hand-added members stay).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+
+from personio_operator.target.models import (
+    DesiredGroup,
+    DesiredState,
+    DesiredUser,
+    ScimGroup,
+    ScimUser,
+    TargetState,
+    is_managed_external_id,
+)
+from personio_operator.target.plan import (
+    FieldChange,
+    GroupAction,
+    GroupOp,
+    ManagerLinkOp,
+    TargetPlan,
+    UserAction,
+    UserOp,
+)
+
+REASON_INACTIVE = "inactive in Personio"
+REASON_GONE = "gone from Personio or out of scope"
+
+_USER_ACTION_ORDER = {action: index for index, action in enumerate(UserAction)}
+_GROUP_ACTION_ORDER = {action: index for index, action in enumerate(GroupAction)}
+
+
+def user_changes(current: ScimUser, desired: DesiredUser) -> list[FieldChange]:
+    """Field-level differences, excluding ``active`` and ``externalId`` (decided by the caller)."""
+    pairs: list[tuple[str, str | None, str | None]] = [
+        ("userName", current.user_name, desired.user_name),
+        ("name.givenName", current.given_name, desired.given_name),
+        ("name.familyName", current.family_name, desired.family_name),
+        ("emails", current.email, desired.email),
+        ("userType", current.user_type, desired.user_type),
+        ("employeeNumber", current.employee_number, desired.employee_number),
+        ("department", current.department, desired.department),
+    ]
+    if desired.manage_title:
+        pairs.append(("title", current.title, desired.title))
+    return [FieldChange(field=field, old=old, new=new) for field, old, new in pairs if (old or None) != (new or None)]
+
+
+def adoption_changes(current: ScimUser, desired: DesiredUser) -> list[FieldChange]:
+    """What adopting ``current`` for ``desired`` writes: our externalId, reactivation, attributes."""
+    changes = [FieldChange(field="externalId", old=current.external_id, new=desired.external_id)]
+    if desired.active and not current.active:
+        changes.append(FieldChange(field="active", old=False, new=True))
+    return changes + user_changes(current, desired)
+
+
+def plan_target(desired: DesiredState, current: TargetState) -> TargetPlan:
+    plan = TargetPlan()
+    managed = _index_managed(current.users, plan.warnings)
+    by_user_name: dict[str, list[ScimUser]] = defaultdict(list)
+    for user in current.users:
+        by_user_name[user.user_name.casefold()].append(user)
+
+    plan.managed_users_before = sum(1 for user in managed.values() if user.active)
+    # externalId -> SCIM id after this run, or None for users created in this run
+    resolvable: dict[str, str | None] = {external_id: user.id for external_id, user in managed.items()}
+    seen_user_names: dict[str, str] = {}
+    synced: list[tuple[DesiredUser, ScimUser | None]] = []
+
+    for wanted in sorted(desired.users, key=lambda user: user.external_id):
+        key = wanted.user_name.casefold()
+        if key in seen_user_names and seen_user_names[key] != wanted.external_id:
+            plan.warnings.append(
+                f"{wanted.external_id} has the same userName {wanted.user_name!r} as {seen_user_names[key]}; "
+                "it is skipped until the e-mail addresses differ in Personio"
+            )
+            continue
+        seen_user_names[key] = wanted.external_id
+        existing = managed.get(wanted.external_id)
+        if existing is not None:
+            op = _managed_user_op(existing, wanted)
+            if op is None:
+                plan.users_unchanged += 1
+            else:
+                plan.users.append(op)
+            synced.append((wanted, existing))
+            continue
+        holders = [user for user in by_user_name.get(key, []) if user.external_id != wanted.external_id]
+        if holders:
+            adoptable = next((user for user in holders if not user.external_id), None)
+            if adoptable is None or len(holders) > 1:
+                plan.warnings.append(_conflict_warning(wanted, holders))
+                continue
+            if not wanted.active:
+                continue  # never adopt someone only to switch them off
+            plan.users.append(
+                UserOp(
+                    action=UserAction.ADOPT,
+                    external_id=wanted.external_id,
+                    user_name=wanted.user_name,
+                    user_id=adoptable.id,
+                    changes=adoption_changes(adoptable, wanted),
+                    desired=wanted,
+                )
+            )
+            resolvable[wanted.external_id] = adoptable.id
+            synced.append((wanted, adoptable))
+            continue
+        if not wanted.active:
+            continue
+        plan.users.append(
+            UserOp(action=UserAction.CREATE, external_id=wanted.external_id, user_name=wanted.user_name, desired=wanted)
+        )
+        resolvable[wanted.external_id] = None
+        synced.append((wanted, None))
+
+    desired_ids = {user.external_id for user in desired.users}
+    for external_id, user in sorted(managed.items()):
+        if external_id not in desired_ids and user.active:
+            plan.users.append(
+                UserOp(
+                    action=UserAction.DEACTIVATE,
+                    external_id=external_id,
+                    user_name=user.user_name,
+                    user_id=user.id,
+                    changes=[FieldChange(field="active", old=True, new=False)],
+                    reason=REASON_GONE,
+                )
+            )
+
+    plan.manager_links = _manager_links(synced, resolvable, plan.warnings)
+    _plan_groups(plan, desired.groups, current.groups, managed, resolvable)
+    plan.users.sort(key=lambda op: (_USER_ACTION_ORDER[op.action], op.external_id))
+    plan.groups.sort(key=lambda op: (_GROUP_ACTION_ORDER[op.action], op.external_id))
+    return plan
+
+
+def _index_managed(users: Iterable[ScimUser], warnings: list[str]) -> dict[str, ScimUser]:
+    """Managed users by externalId. Some servers accept duplicate externalIds: keep the active one."""
+    managed: dict[str, ScimUser] = {}
+    for user in sorted(users, key=lambda user: (not user.active, user.id)):
+        if not is_managed_external_id(user.external_id):
+            continue
+        assert user.external_id is not None
+        if user.external_id in managed:
+            warnings.append(
+                f"the app holds more than one user with externalId {user.external_id}; "
+                f"only {managed[user.external_id].user_name!r} (id {managed[user.external_id].id}) is synced"
+            )
+            continue
+        managed[user.external_id] = user
+    return managed
+
+
+def _managed_user_op(existing: ScimUser, wanted: DesiredUser) -> UserOp | None:
+    changes = user_changes(existing, wanted)
+    if wanted.active and not existing.active:
+        action = UserAction.REACTIVATE
+        changes = [FieldChange(field="active", old=False, new=True), *changes]
+        reason = None
+    elif not wanted.active and existing.active:
+        action = UserAction.DEACTIVATE
+        changes = [FieldChange(field="active", old=True, new=False), *changes]
+        reason = REASON_INACTIVE
+    elif changes:
+        action, reason = UserAction.UPDATE, None
+    else:
+        return None
+    return UserOp(
+        action=action,
+        external_id=wanted.external_id,
+        user_name=wanted.user_name,
+        user_id=existing.id,
+        changes=changes,
+        desired=wanted,
+        reason=reason,
+    )
+
+
+def _conflict_warning(wanted: DesiredUser, holders: list[ScimUser]) -> str:
+    owners = ", ".join(f"id {user.id} (externalId {user.external_id or 'empty'})" for user in holders)
+    return (
+        f"userName {wanted.user_name!r} of {wanted.external_id} is already used in the app by {owners}; "
+        "that user is not ours to change, so no account is created or adopted"
+    )
+
+
+def _manager_links(
+    synced: list[tuple[DesiredUser, ScimUser | None]],
+    resolvable: dict[str, str | None],
+    warnings: list[str],
+) -> list[ManagerLinkOp]:
+    links: list[ManagerLinkOp] = []
+    for wanted, existing in synced:
+        manager_external_id = wanted.manager_external_id
+        if manager_external_id is not None and manager_external_id not in resolvable:
+            warnings.append(
+                f"manager {manager_external_id} of {wanted.external_id} has no account in the app; "
+                "the manager link is cleared"
+            )
+            manager_external_id = None
+        current_manager_id = existing.manager_id if existing else None
+        if manager_external_id is None:
+            if current_manager_id is None:
+                continue
+        else:
+            target_id = resolvable[manager_external_id]
+            if target_id is not None and target_id == current_manager_id:
+                continue
+        links.append(
+            ManagerLinkOp(
+                external_id=wanted.external_id,
+                user_name=wanted.user_name,
+                manager_external_id=manager_external_id,
+                old_manager_id=current_manager_id,
+            )
+        )
+    links.sort(key=lambda link: link.external_id)
+    return links
+
+
+def _plan_groups(
+    plan: TargetPlan,
+    desired_groups: list[DesiredGroup],
+    current_groups: list[ScimGroup],
+    managed_users: dict[str, ScimUser],
+    resolvable: dict[str, str | None],
+) -> None:
+    external_id_of = {user.id: external_id for external_id, user in managed_users.items()}
+    managed_groups: dict[str, ScimGroup] = {}
+    unmanaged_names = {group.display_name for group in current_groups if not is_managed_external_id(group.external_id)}
+    for group in sorted(current_groups, key=lambda group: group.id):
+        if not is_managed_external_id(group.external_id):
+            continue
+        assert group.external_id is not None
+        if group.external_id in managed_groups:
+            plan.warnings.append(f"the app holds more than one group with externalId {group.external_id}")
+            continue
+        managed_groups[group.external_id] = group
+
+    wanted_ids = set()
+    for wanted in sorted(desired_groups, key=lambda group: group.external_id):
+        wanted_ids.add(wanted.external_id)
+        members = {member for member in wanted.member_external_ids if member in resolvable}
+        unknown = len(wanted.member_external_ids) - len(members)
+        if unknown:
+            plan.warnings.append(f"{unknown} member(s) of {wanted.display_name!r} have no account and are left out")
+        existing = managed_groups.get(wanted.external_id)
+        if existing is None:
+            if wanted.display_name in unmanaged_names:
+                plan.warnings.append(
+                    f"a group named {wanted.display_name!r} was made by hand in the app; ours is created next to it"
+                )
+            plan.groups.append(
+                GroupOp(
+                    action=GroupAction.CREATE,
+                    external_id=wanted.external_id,
+                    display_name=wanted.display_name,
+                    add_external_ids=sorted(members),
+                    desired=wanted,
+                )
+            )
+            continue
+        current_members = {external_id_of[member] for member in existing.member_ids if member in external_id_of}
+        add = sorted(members - current_members)
+        remove = sorted(current_members - members)
+        renamed = existing.display_name != wanted.display_name
+        if not (renamed or add or remove):
+            plan.groups_unchanged += 1
+            continue
+        plan.groups.append(
+            GroupOp(
+                action=GroupAction.RENAME if renamed else GroupAction.MEMBERS,
+                external_id=wanted.external_id,
+                display_name=wanted.display_name,
+                group_id=existing.id,
+                old_display_name=existing.display_name if renamed else None,
+                add_external_ids=add,
+                remove_external_ids=remove,
+                desired=wanted,
+            )
+        )
+
+    for external_id, group in sorted(managed_groups.items()):
+        if external_id in wanted_ids:
+            continue
+        plan.groups.append(
+            GroupOp(
+                action=GroupAction.REMOVE,
+                external_id=external_id,
+                display_name=group.display_name,
+                group_id=group.id,
+                remove_external_ids=sorted(
+                    external_id_of[member] for member in group.member_ids if member in external_id_of
+                ),
+            )
+        )

@@ -1,0 +1,58 @@
+"""When and how long to wait before repeating a SCIM request.
+
+A 429 is always repeated after its ``Retry-After`` (the server refused the request, so it did
+nothing). 5xx answers and timeouts are repeated with exponential backoff and jitter; the caller
+decides whether a repeat is safe (a POST is not: after an unclear outcome it looks up first).
+Every logical request has a budget: once waiting would take it past ``budget_seconds`` from its
+first attempt, it gives up with a ``TransientError``.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+
+RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
+MAX_BACKOFF_SECONDS = 30.0
+
+
+def retry_after_seconds(header: str | None, *, now: datetime | None = None) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header (delta-seconds or an HTTP date), or None."""
+    if not header:
+        return None
+    text = header.strip()
+    try:
+        return max(0.0, float(text))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(text)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+
+
+def backoff_seconds(attempt: int, *, base: float = 0.2) -> float:
+    """Exponential backoff with full jitter for the ``attempt``-th repeat (1-based)."""
+    ceiling = min(MAX_BACKOFF_SECONDS, base * (2 ** (attempt - 1)))
+    return ceiling / 2 + random.uniform(0, ceiling / 2)
+
+
+@dataclass
+class RetryBudget:
+    """The time one logical request may spend on repeats."""
+
+    budget_seconds: float
+    started: float = field(default_factory=time.monotonic)
+    attempts: int = 0
+
+    def remaining(self) -> float:
+        return self.budget_seconds - (time.monotonic() - self.started)
+
+    def allows(self, delay: float) -> bool:
+        return delay < self.remaining()

@@ -1,0 +1,386 @@
+"""A real SCIM server for tests, the demo and benches: scim2-server on 127.0.0.1 in a thread.
+
+It wraps the scim2-server WSGI application in a small middleware that records every request,
+injects faults (429 with ``Retry-After``, 5xx, slow answers, even after the write was stored)
+and imitates quirks of real targets (``text/json``, unknown attributes, string booleans,
+short pages, a server that only takes one member-removal form).
+
+    with ScimTestServer(token="scim-token") as server:
+        server.url                                  # http://127.0.0.1:PORT/v2
+        server.faults.add(method="POST", path="/Users", status=429, retry_after=1, times=1)
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from http import HTTPStatus
+from typing import Any
+from wsgiref.simple_server import WSGIRequestHandler, make_server
+
+import httpx
+from scim2_models import ScimProvider, ServiceProviderConfig
+from scim2_server.memory import InMemoryStorage
+from scim2_server.testserver.application import BEARER_TOKEN_SCHEME, BearerTokenApplication
+from scim2_server.testserver.cli import ThreadingWSGIServer
+from scim2_server.utils import load_default_resource_types, load_default_schemas, load_default_service_provider_config
+
+USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"
+GROUP_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:Group"
+ENTERPRISE_SCHEMA = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+SEED_HEADER = "X-Test-Seed"  # requests made by the test harness itself are not recorded or faulted
+
+StartResponse = Callable[..., Any]
+
+
+@dataclass
+class Fault:
+    method: str
+    path: str  # "/Users" matches /Users and /Users/<id>
+    status: int | None = None
+    retry_after: float | str | None = None
+    times: int | None = 1  # None: every matching request
+    delay_seconds: float = 0.0
+    after_processing: bool = False  # the server stores the write first, then stalls or fails
+    fired: int = 0
+
+    def matches(self, method: str, path: str) -> bool:
+        if self.times is not None and self.fired >= self.times:
+            return False
+        return method == self.method.upper() and (path == self.path or path.startswith(self.path.rstrip("/") + "/"))
+
+
+@dataclass
+class Faults:
+    """Faults to inject and quirks to imitate. Safe to change while the server runs."""
+
+    items: list[Fault] = field(default_factory=list)
+    content_type: str | None = None  # e.g. "text/json"
+    unknown_attributes: bool = False  # add vendor attributes and an unknown extension to resources
+    string_booleans: bool = False  # send true/false as "True"/"False"
+    max_page_items: int | None = None  # return at most this many resources per page (itemsPerPage unchanged)
+    refuse_member_removal: str | None = None  # "filter" or "value": answer that form with 400 invalidValue
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def add(
+        self,
+        *,
+        method: str,
+        path: str,
+        status: int | None = None,
+        retry_after: float | str | None = None,
+        times: int | None = 1,
+        delay_seconds: float = 0.0,
+        after_processing: bool = False,
+    ) -> Fault:
+        fault = Fault(method.upper(), path, status, retry_after, times, delay_seconds, after_processing)
+        with self.lock:
+            self.items.append(fault)
+        return fault
+
+    def take(self, method: str, path: str) -> Fault | None:
+        with self.lock:
+            for fault in self.items:
+                if fault.matches(method, path):
+                    fault.fired += 1
+                    return fault
+        return None
+
+    def clear(self) -> None:
+        with self.lock:
+            self.items.clear()
+
+
+@dataclass(frozen=True)
+class RecordedRequest:
+    method: str
+    path: str  # without the /v2 prefix, e.g. "/Users/abc"
+    query: str
+    status: int
+    faulted: bool = False
+    at: float = 0.0  # time.monotonic() when the answer was sent
+    body: bytes = b""  # request body of writes
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+class ScimTestServer:
+    def __init__(
+        self,
+        token: str = "scim-token",  # noqa: S107 (the test server's well-known token)
+        *,
+        config: dict[str, Any] | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+    ) -> None:
+        """``config`` overrides parts of the default ServiceProviderConfig, e.g. ``{"patch": {"supported": False}}``."""
+        self.token = token
+        self.faults = Faults()
+        self.requests: list[RecordedRequest] = []
+        self._requests_lock = threading.Lock()
+        self.storage = InMemoryStorage()
+        service_config = load_default_service_provider_config().model_dump()
+        for key, value in (config or {}).items():
+            service_config[key] = {**service_config.get(key, {}), **value} if isinstance(value, dict) else value
+        provider_config = ServiceProviderConfig.model_validate(service_config)
+        provider_config.authentication_schemes = [BEARER_TOKEN_SCHEME]
+        provider = ScimProvider.from_discovery(
+            load_default_schemas().values(), load_default_resource_types().values(), config=provider_config
+        )
+        self.app = BearerTokenApplication(self.storage, provider, bearer_tokens=[token])
+        self._host, self._port = host, port
+        self._server: ThreadingWSGIServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # --- lifecycle ---------------------------------------------------------------------------------
+
+    def start(self) -> ScimTestServer:
+        self._server = make_server(
+            self._host, self._port, self._middleware, server_class=ThreadingWSGIServer, handler_class=_QuietHandler
+        )
+        self._server.request_queue_size = 128
+        self._thread = threading.Thread(target=self._server.serve_forever, name="scim-test-server", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    def __enter__(self) -> ScimTestServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def url(self) -> str:
+        assert self._server is not None, "server not started"
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}/v2"
+
+    # --- inspection --------------------------------------------------------------------------------
+
+    def writes(self) -> int:
+        """Write requests (POST/PUT/PATCH/DELETE) the server received, faulted ones included."""
+        with self._requests_lock:
+            return sum(1 for request in self.requests if request.method in {"POST", "PUT", "PATCH", "DELETE"})
+
+    def count(self, method: str, path_prefix: str) -> int:
+        with self._requests_lock:
+            return sum(
+                1 for request in self.requests if request.method == method and request.path.startswith(path_prefix)
+            )
+
+    def reset_requests(self) -> None:
+        with self._requests_lock:
+            self.requests.clear()
+
+    def users(self) -> list[dict[str, Any]]:
+        """Stored users as the server would serialize them (read from storage, not through a client)."""
+        return self._stored("User")
+
+    def groups(self) -> list[dict[str, Any]]:
+        return self._stored("Group")
+
+    def _stored(self, resource_type: str) -> list[dict[str, Any]]:
+        with self.storage.lock:
+            resources = [r for r in self.storage.resources if r.meta and r.meta.resource_type == resource_type]
+            return [r.model_dump(mode="json", exclude_none=True) for r in resources]
+
+    # --- seeding hand-made resources ------------------------------------------------------------------
+
+    def add_user(
+        self,
+        user_name: str,
+        *,
+        external_id: str | None = None,
+        active: bool = True,
+        given_name: str | None = None,
+        family_name: str | None = None,
+        email: str | None = None,
+        **attributes: Any,
+    ) -> dict[str, Any]:
+        payload: dict[str, Any] = {"schemas": [USER_SCHEMA], "userName": user_name, "active": active, **attributes}
+        if external_id is not None:
+            payload["externalId"] = external_id
+        if given_name or family_name:
+            payload["name"] = {"givenName": given_name, "familyName": family_name}
+        if email:
+            payload["emails"] = [{"value": email, "type": "work", "primary": True}]
+        if ENTERPRISE_SCHEMA in payload:
+            payload["schemas"].append(ENTERPRISE_SCHEMA)
+        return self._seed("/Users", payload)
+
+    def add_group(
+        self, display_name: str, *, external_id: str | None = None, member_ids: Iterable[str] = ()
+    ) -> dict[str, Any]:
+        payload: dict[str, Any] = {"schemas": [GROUP_SCHEMA], "displayName": display_name}
+        if external_id is not None:
+            payload["externalId"] = external_id
+        members = [{"value": member_id} for member_id in member_ids]
+        if members:
+            payload["members"] = members
+        return self._seed("/Groups", payload)
+
+    def _seed(self, path: str, payload: dict[str, Any]) -> dict[str, Any]:
+        response = httpx.post(
+            f"{self.url}{path}",
+            json=payload,
+            headers={"Authorization": f"Bearer {self.token}", SEED_HEADER: "1"},
+            timeout=10,
+        )
+        response.raise_for_status()
+        result: dict[str, Any] = response.json()
+        return result
+
+    # --- the middleware ----------------------------------------------------------------------------
+
+    def _middleware(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        if environ.get("HTTP_" + SEED_HEADER.upper().replace("-", "_")):
+            return self.app(environ, start_response)
+        method = environ["REQUEST_METHOD"].upper()
+        path = environ.get("PATH_INFO", "").removeprefix("/v2") or "/"
+        query = environ.get("QUERY_STRING", "")
+        body_in = self._read_body(environ) if method != "GET" else b""
+        fault = self.faults.take(method, path)
+
+        if fault is not None and not fault.after_processing:
+            time.sleep(fault.delay_seconds)
+            if fault.status is not None:
+                return self._reply_fault(fault, method, path, query, start_response, body_in)
+
+        refused = self._refuse_member_removal(body_in, method, path)
+        if refused is not None:
+            self._record(method, path, query, 400, faulted=True, body=body_in)
+            return self._respond(start_response, 400, {}, refused)
+
+        captured: dict[str, Any] = {}
+
+        def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Callable[[bytes], None]:
+            captured["status"], captured["headers"] = status, headers
+            return lambda _data: None
+
+        body = b"".join(self.app(environ, capture))
+        status_code = int(captured["status"].split(" ", 1)[0])
+
+        if fault is not None and fault.after_processing:
+            time.sleep(fault.delay_seconds)
+            if fault.status is not None:
+                return self._reply_fault(fault, method, path, query, start_response, body_in)
+
+        headers = dict(captured["headers"])
+        if body and (self.faults.unknown_attributes or self.faults.string_booleans or self.faults.max_page_items):
+            body = self._quirk_body(body)
+        if self.faults.content_type and body:
+            headers["Content-Type"] = self.faults.content_type
+        self._record(method, path, query, status_code, faulted=fault is not None, body=body_in)
+        return self._respond(start_response, status_code, headers, body)
+
+    def _reply_fault(
+        self, fault: Fault, method: str, path: str, query: str, start_response: StartResponse, body_in: bytes
+    ) -> Iterable[bytes]:
+        status = fault.status or 500
+        headers = {"Content-Type": "application/scim+json"}
+        if fault.retry_after is not None:
+            headers["Retry-After"] = str(fault.retry_after)
+        body = json.dumps(
+            {"schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"], "status": str(status), "detail": "injected"}
+        ).encode()
+        self._record(method, path, query, status, faulted=True, body=body_in)
+        return self._respond(start_response, status, headers, body)
+
+    @staticmethod
+    def _read_body(environ: dict[str, Any]) -> bytes:
+        """Read the request body and put it back for the application."""
+        raw: bytes = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+        environ["wsgi.input"] = _Replay(raw)
+        return raw
+
+    def _refuse_member_removal(self, raw: bytes, method: str, path: str) -> bytes | None:
+        form = self.faults.refuse_member_removal
+        if form is None or method != "PATCH" or not path.startswith("/Groups/"):
+            return None
+        try:
+            operations = json.loads(raw).get("Operations", [])
+        except ValueError:
+            return None
+        for operation in operations:
+            op_path = str(operation.get("path", ""))
+            if str(operation.get("op", "")).lower() != "remove" or not op_path.startswith("members"):
+                continue
+            used = "filter" if op_path.startswith("members[") else "value"
+            if used == form:
+                return json.dumps(
+                    {
+                        "schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"],
+                        "status": "400",
+                        "scimType": "invalidPath" if form == "filter" else "invalidValue",
+                        "detail": f"this server does not accept the {form} form of member removal",
+                    }
+                ).encode()
+        return None
+
+    def _quirk_body(self, body: bytes) -> bytes:
+        try:
+            payload = json.loads(body)
+        except ValueError:
+            return body
+        if not isinstance(payload, dict):
+            return body
+        resources = payload.get("Resources")
+        if isinstance(resources, list):
+            if self.faults.max_page_items is not None:
+                payload["Resources"] = resources = resources[: self.faults.max_page_items]
+            for resource in resources:
+                self._quirk_resource(resource)
+        else:
+            self._quirk_resource(payload)
+        return json.dumps(payload).encode()
+
+    def _quirk_resource(self, resource: Any) -> None:
+        if not isinstance(resource, dict) or "id" not in resource:
+            return
+        if self.faults.unknown_attributes:
+            resource["vendorFlag"] = True
+            resource["vendorScore"] = {"level": 3}
+            resource["urn:example:params:scim:schemas:extension:vendor:2.0:User"] = {"seat": "premium"}
+            resource.setdefault("schemas", []).append("urn:example:params:scim:schemas:extension:vendor:2.0:User")
+        if self.faults.string_booleans and isinstance(resource.get("active"), bool):
+            resource["active"] = "True" if resource["active"] else "False"
+
+    def _record(self, method: str, path: str, query: str, status: int, *, faulted: bool, body: bytes = b"") -> None:
+        with self._requests_lock:
+            self.requests.append(RecordedRequest(method, path, query, status, faulted, time.monotonic(), body))
+
+    @staticmethod
+    def _respond(start_response: StartResponse, status: int, headers: dict[str, str], body: bytes) -> list[bytes]:
+        headers = {key: value for key, value in headers.items() if key.lower() != "content-length"}
+        headers["Content-Length"] = str(len(body))
+        start_response(f"{status} {HTTPStatus(status).phrase}", list(headers.items()))
+        return [body]
+
+
+class _Replay:
+    """A WSGI input stream over bytes already read."""
+
+    def __init__(self, data: bytes) -> None:
+        self._data = data
+        self._offset = 0
+
+    def read(self, size: int = -1) -> bytes:
+        end = len(self._data) if size is None or size < 0 else self._offset + size
+        chunk = self._data[self._offset : end]
+        self._offset += len(chunk)
+        return chunk

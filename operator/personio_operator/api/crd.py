@@ -103,7 +103,9 @@ def _convert(
 ) -> dict[str, Any]:
     where = ".".join(path) or "<root>"
     node = _collapse_any_of(_inline_ref(node, definitions, where), definitions, where)
-    for unsupported in ("oneOf", "allOf", "not", "prefixItems", "patternProperties", "const", "discriminator"):
+    if "const" in node:  # Literal["x"]
+        node = {**{k: v for k, v in node.items() if k != "const"}, "enum": [node["const"]]}
+    for unsupported in ("oneOf", "allOf", "not", "prefixItems", "patternProperties", "discriminator"):
         if unsupported in node:
             raise CrdGenerationError(f"{where}: '{unsupported}' has no structural-schema form; simplify the model")
 

@@ -72,7 +72,7 @@ def threshold_rule() -> dict[str, Any]:
 
 def check_cron(value: str) -> str:
     """Pydantic validator twin of :func:`cron_rule`."""
-    if not _CRON.match(value):
+    if not _CRON.fullmatch(value):
         raise ValueError(f"{CRON_MESSAGE}; got {value!r}")
     return value
 

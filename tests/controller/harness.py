@@ -1,0 +1,171 @@
+"""Operator-in-the-loop test harness: KMock as the Kubernetes API (with RealisticEmulator), the
+operator started inside the test body (never from an async fixture: kopf cancels tasks created
+after it started, which would include pytest's fixture teardown), and helpers that change objects
+through the HTTP API so watch events, resourceVersions and generations behave as in a cluster."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import time
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import httpx
+import kmock
+
+from personio_operator.api import GROUP, KIND, PLURAL, SINGULAR, VERSION
+from personio_operator.controller.clock import Clock
+from personio_operator.controller.handlers import build_settings, run_operator
+from personio_operator.controller.reconciler import Reconciler
+from personio_operator.controller.settings import OperatorSettings
+
+CRD = f"{GROUP}/{VERSION}/{PLURAL}"
+NAMESPACE = "tenant-acme"
+
+
+def declare_resources(cluster: kmock.KubernetesEmulator) -> None:
+    cluster.resources.load_bundled()  # CRDs, namespaces, events, secrets: kopf waits for them
+    cluster.resources[CRD] = kmock.ResourceInfo(
+        kind=KIND,
+        singular=SINGULAR,
+        namespaced=True,
+        verbs={"get", "list", "watch", "patch", "create", "delete"},
+        subresources={"status"},
+    )
+
+
+class Api:
+    """The test's own view of the cluster, through the same HTTP API the operator uses."""
+
+    def __init__(self, cluster: kmock.KubernetesEmulator) -> None:
+        self.cluster = cluster
+        self.http = httpx.AsyncClient(base_url=str(cluster.url).rstrip("/"), timeout=10)
+
+    async def aclose(self) -> None:
+        await self.http.aclose()
+
+    def _integration_url(self, name: str = "") -> str:
+        base = f"/apis/{GROUP}/{VERSION}/namespaces/{NAMESPACE}/{PLURAL}"
+        return f"{base}/{name}" if name else base
+
+    async def create_integration(self, name: str, spec: dict[str, Any], annotations: dict[str, str] | None = None):
+        body = {
+            "apiVersion": f"{GROUP}/{VERSION}",
+            "kind": KIND,
+            "metadata": {"name": name, "namespace": NAMESPACE, "annotations": annotations or {}},
+            "spec": spec,
+        }
+        response = await self.http.post(self._integration_url(), json=body)
+        response.raise_for_status()
+        return response.json()
+
+    async def patch_spec(self, name: str, spec_patch: dict[str, Any]) -> dict[str, Any]:
+        return await self._merge(self._integration_url(name), {"spec": spec_patch})
+
+    async def annotate(self, name: str, key: str, value: str) -> dict[str, Any]:
+        return await self._merge(self._integration_url(name), {"metadata": {"annotations": {key: value}}})
+
+    async def get(self, name: str) -> dict[str, Any]:
+        response = await self.http.get(self._integration_url(name))
+        response.raise_for_status()
+        return response.json()
+
+    async def status(self, name: str) -> dict[str, Any]:
+        return (await self.get(name)).get("status") or {}
+
+    async def put_secret(self, name: str, data: dict[str, str], namespace: str = NAMESPACE) -> dict[str, Any]:
+        encoded = {key: base64.b64encode(value.encode()).decode() for key, value in data.items()}
+        url = f"/api/v1/namespaces/{namespace}/secrets"
+        existing = await self.http.get(f"{url}/{name}")
+        if existing.status_code == 200:
+            return await self._merge(f"{url}/{name}", {"data": encoded})
+        body = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": name, "namespace": namespace}}
+        response = await self.http.post(url, json={**body, "data": encoded})
+        response.raise_for_status()
+        return response.json()
+
+    def events(self, name: str) -> list[dict[str, Any]]:
+        """Events the operator posted about integration ``name``, oldest first."""
+        found = []
+        for _, obj in self.cluster.objects.items():
+            if obj.get("kind") == "Event" or "involvedObject" in obj:
+                raw = obj.raw
+                if raw.get("involvedObject", {}).get("name") == name:
+                    found.append(raw)
+        return found
+
+    def reasons(self, name: str) -> list[str]:
+        return [event["reason"] for event in self.events(name)]
+
+    async def _merge(self, url: str, patch: dict[str, Any]) -> dict[str, Any]:
+        response = await self.http.patch(url, json=patch, headers={"Content-Type": "application/merge-patch+json"})
+        response.raise_for_status()
+        return response.json()
+
+
+async def eventually(probe: Callable[[], Any], *, within: float = 15.0, what: str = "condition") -> Any:
+    """Poll ``probe`` (sync or async) until it returns something truthy; fail after ``within`` seconds."""
+    deadline = time.monotonic() + within
+    last: Any = None
+    while time.monotonic() < deadline:
+        last = probe()
+        if asyncio.iscoroutine(last):
+            last = await last
+        if last:
+            return last
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"timed out after {within}s waiting for {what}; last value: {last!r}")
+
+
+async def stays(probe: Callable[[], Any], *, seconds: float, what: str = "condition") -> None:
+    """Assert that ``probe`` stays truthy for ``seconds`` (for "nothing happens" checks, given the tick)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        value = probe()
+        if asyncio.iscoroutine(value):
+            value = await value
+        assert value, f"{what} stopped holding"
+        await asyncio.sleep(0.05)
+
+
+def fast_settings(**overrides: Any) -> OperatorSettings:
+    values: dict[str, Any] = {
+        "tick_seconds": 0.2,
+        "secret_check_seconds": 0.2,
+        "metrics_port": None,
+        "operator_namespace": "operators",
+    }
+    values.update(overrides)
+    return OperatorSettings(**values)
+
+
+@contextlib.asynccontextmanager
+async def running_operator(
+    cluster: kmock.KubernetesEmulator, settings: OperatorSettings, clock: Clock
+) -> AsyncIterator[Reconciler]:
+    """Run the operator (kopf + our registry) against ``cluster`` until the block ends."""
+    import kopf
+
+    reconciler = Reconciler(settings, clock=clock)
+    server = str(cluster.url).rstrip("/")
+
+    def login(**_: Any) -> kopf.ConnectionInfo:
+        return kopf.ConnectionInfo(server=server, scheme="Bearer", token="test-token")
+
+    kopf_settings = build_settings()
+    kopf_settings.watching.inactivity_timeout = 600
+    stop = asyncio.Event()
+    ready = asyncio.Event()
+    task = asyncio.create_task(
+        run_operator(
+            reconciler, clusterwide=True, login=login, stop_flag=stop, ready_flag=ready, settings=kopf_settings
+        )
+    )
+    try:
+        await asyncio.wait_for(ready.wait(), 10)
+        yield reconciler
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 15)

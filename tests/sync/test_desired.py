@@ -243,3 +243,21 @@ def test_department_unit_name_is_not_managed_when_department_not_returned() -> N
     member = person("1").model_copy(update={"department": NamedRef(id="1", name="IT")})
     build = build_desired([member], make_spec(), available=set(Attribute) - {Attribute.DEPARTMENT})
     assert build.state.users[0].department is None and not build.manages_department
+
+
+def test_held_people_keep_their_teams_and_stay_manager_link_targets() -> None:
+    staff = [
+        person("1", "Boss", email=None, department=("900", "IT")),  # held: no e-mail
+        person("2", "Rep", supervisor="1", department=("900", "IT")),
+        person("3", "Lost", email=None, department=("901", "Ops")),
+    ]
+    build = build_desired(staff, make_spec(teams={"department": True, "supervisor": True}))
+    assert build.held == {"personio:1", "personio:3"}
+    assert [u.external_id for u in build.state.users] == ["personio:2"]
+    assert build.state.users[0].manager_external_id == "personio:1"
+    members = {g.external_id: set(g.member_external_ids) for g in build.state.groups}
+    assert members == {
+        "personio:department:900": {"personio:1", "personio:2"},
+        "personio:department:901": {"personio:3"},
+        "personio:supervisor:1": {"personio:1", "personio:2"},
+    }

@@ -1,9 +1,121 @@
-"""Subcommands of this area (filled in by its issue)."""
+"""``personio-operator plan``, ``sync`` and ``demo``: the sync engine on a laptop, no cluster needed.
+
+Exit codes: 0 the run (or Test) succeeded, 1 it failed, 2 the input was bad (file, spec, credentials).
+"""
 
 from __future__ import annotations
 
+import asyncio
+import getpass
+import sys
+from pathlib import Path
+
 import click
+
+from personio_operator.errors import ConfigurationError
+from personio_operator.sync.integration_file import load_integration
+from personio_operator.sync.render import render_report, render_run_table
+from personio_operator.sync.report import RunReport, Trigger
+from personio_operator.sync.runner import run_integration
+from personio_operator.sync.secrets_source import SecretData, load_secret_files, resolve_secrets, secret_from_document
+
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+
+_file_option = click.option(
+    "-f",
+    "--file",
+    "integration_file",
+    required=True,
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="PersonioIntegration YAML (apiVersion hrsync.dev/v1alpha1).",
+)
+_secrets_option = click.option(
+    "--secrets",
+    "secret_files",
+    multiple=True,
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Kubernetes Secret YAML with the credentials the spec refers to (repeatable). "
+    "Without it: $PERSONIO_CLIENT_ID, $PERSONIO_CLIENT_SECRET, $SCIM_TOKEN.",
+)
+_json_option = click.option("--json", "as_json", is_flag=True, help="Print the run report as JSON.")
+_started_by_option = click.option(
+    "--started-by", default=None, help="Who started the run, for the run table (default: your login name)."
+)
 
 
 def register(group: click.Group) -> None:
     """Add this area's subcommands to the ``personio-operator`` group."""
+    group.add_command(plan_command)
+    group.add_command(sync_command)
+    group.add_command(demo_command)
+
+
+@click.command("plan")
+@_file_option
+@_secrets_option
+@_json_option
+@_started_by_option
+def plan_command(integration_file: Path, secret_files: tuple[Path, ...], as_json: bool, started_by: str | None) -> None:
+    """The Test: read Personio and the app, print what a run would change. Writes nothing."""
+    _run_once(integration_file, secret_files, as_json=as_json, started_by=started_by, dry_run=True)
+
+
+@click.command("sync")
+@_file_option
+@_secrets_option
+@_json_option
+@_started_by_option
+def sync_command(integration_file: Path, secret_files: tuple[Path, ...], as_json: bool, started_by: str | None) -> None:
+    """One run: bring the app's users and teams in step with Personio (guards first)."""
+    _run_once(integration_file, secret_files, as_json=as_json, started_by=started_by, dry_run=False)
+
+
+@click.command("demo")
+@click.option("--employees", default=40, show_default=True, type=click.IntRange(5, 2000), help="Size of the company.")
+def demo_command(employees: int) -> None:
+    """Offline tour: a Personio sandbox and a SCIM app on 127.0.0.1; Test, first run, HR changes, second run."""
+    from personio_operator.sync.demo import run_demo  # the demo pulls in the sandbox only when asked for
+
+    sys.exit(run_demo(employees=employees, out=click.echo))
+
+
+def _run_once(
+    integration_file: Path, secret_files: tuple[Path, ...], *, as_json: bool, started_by: str | None, dry_run: bool
+) -> None:
+    try:
+        integration = load_integration(integration_file)
+        secret_data: SecretData = load_secret_files(list(secret_files))
+        for index, document in enumerate(integration.other_documents):
+            if document.get("kind") == "Secret":
+                name, values = secret_from_document(document, f"{integration_file} document {index + 1}")
+                secret_data.setdefault(name, {}).update(values)
+        secrets = resolve_secrets(integration.spec, secret_data)
+    except ConfigurationError as err:
+        click.echo(f"error: {err}", err=True)
+        sys.exit(EXIT_BAD_INPUT)
+    report = asyncio.run(
+        run_integration(
+            integration.spec,
+            secrets,
+            trigger=Trigger.TEST if dry_run else Trigger.MANUAL,
+            started_by=started_by or _login_name(),
+            dry_run=dry_run,
+        )
+    )
+    click.echo(report.model_dump_json(by_alias=True, indent=2) if as_json else _as_text(report))
+    sys.exit(EXIT_OK if report.succeeded else EXIT_FAILED)
+
+
+def _as_text(report: RunReport) -> str:
+    parts = []
+    if report.plan_text:
+        parts += [report.plan_text, ""]
+    parts += [render_run_table([report]), "", render_report(report, with_warnings=not report.plan_text)]
+    return "\n".join(parts)
+
+
+def _login_name() -> str:
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):
+        return "cli"

@@ -6,7 +6,9 @@ a warning that says what to fix in Personio. Names are trimmed and cut to 256 ch
 non-Latin names are kept as they are. Supervisor cycles are broken by leaving one link empty.
 
 Supervisor teams hold the supervisor (when they have an active account) and their direct reports.
-A team exists while at least one in-scope person belongs to it.
+A team exists while at least one in-scope person belongs to it. Held people keep their place: they
+stay members of their teams and the manager of their reports (the runner drops those who have no
+account in the app), so a data problem in Personio never strips anyone of anything.
 """
 
 from __future__ import annotations
@@ -66,13 +68,14 @@ def build_desired(
     _hold_shared_emails(people, warnings)
 
     active = [p for p in people if p.decision.decision is Decision.ACTIVE]
+    kept = [p for p in people if p.decision.decision is not Decision.INACTIVE]  # active or held
     by_id = {p.employee.id: p for p in people}
     manages_manager = Attribute.SUPERVISOR in available_attributes
     manages_department = Attribute.DEPARTMENT in available_attributes
     managers = _manager_links(active, by_id, warnings) if manages_manager else {}
 
     users = [_desired_user(p, spec, managers, manages_department, warnings) for p in active]
-    groups = _desired_groups(active, by_id, spec, warnings)
+    groups = _desired_groups(kept, by_id, spec, warnings)
     return DesiredBuild(
         state=DesiredState(users=sorted(users, key=lambda u: u.external_id), groups=groups),
         warnings=warnings,
@@ -213,8 +216,9 @@ def _desired_user(
 
 def _manager_links(active: list[_Person], by_id: dict[str, _Person], warnings: list[str]) -> dict[str, str | None]:
     """Person id -> their manager's externalId (None: no link). Supervisors without an account and
-    cycles leave links empty, with a warning each."""
+    cycles leave links empty, with a warning each. A held supervisor stays a link target."""
     active_ids = {p.employee.id for p in active}
+    linkable_ids = active_ids | {pid for pid, p in by_id.items() if p.decision.decision is Decision.HOLD}
     links: dict[str, str] = {}
     unsynced: dict[str, list[Employee]] = defaultdict(list)
     for person in active:
@@ -223,7 +227,7 @@ def _manager_links(active: list[_Person], by_id: dict[str, _Person], warnings: l
             continue
         if supervisor.id == person.employee.id:
             warnings.append(f"{describe(person.employee)} is their own supervisor in Personio; no manager is set")
-        elif supervisor.id in active_ids:
+        elif supervisor.id in linkable_ids:
             links[person.employee.id] = supervisor.id
         else:
             unsynced[supervisor.id].append(person.employee)
@@ -272,13 +276,13 @@ def _cycles(links: dict[str, str]) -> list[list[str]]:
 
 
 def _desired_groups(
-    active: list[_Person], by_id: dict[str, _Person], spec: PersonioIntegrationSpec, warnings: list[str]
+    members_pool: list[_Person], by_id: dict[str, _Person], spec: PersonioIntegrationSpec, warnings: list[str]
 ) -> list[DesiredGroup]:
     groups: list[DesiredGroup] = []
     for kind in spec.teams.enabled():
         members: dict[str, set[str]] = defaultdict(set)
         labels: dict[str, Counter[str]] = defaultdict(Counter)
-        for person in active:
+        for person in members_pool:
             for source_id, label in _memberships(kind, person, by_id):
                 members[source_id].add(person.external_id)
                 if label:
@@ -286,7 +290,7 @@ def _desired_groups(
         if kind is TeamKind.SUPERVISOR:
             for supervisor_id in members:
                 supervisor = by_id.get(supervisor_id)
-                if supervisor is not None and supervisor.decision.decision is Decision.ACTIVE:
+                if supervisor is not None and supervisor.decision.decision is not Decision.INACTIVE:
                     members[supervisor_id].add(supervisor.external_id)
         for source_id, member_ids in members.items():
             label = _pick_label(kind, source_id, labels[source_id], warnings)

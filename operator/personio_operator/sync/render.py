@@ -143,7 +143,7 @@ def _row(cells: Sequence[str], widths: Sequence[int]) -> str:
     return "  ".join(f"{cell:<{width}}" for cell, width in zip(cells, widths, strict=True)).rstrip()
 
 
-def render_report(report: RunReport) -> str:
+def render_report(report: RunReport, *, with_warnings: bool = True) -> str:
     """One run in detail, as the seed's side panel: counts, error, failed objects, warnings."""
     kind = "Test" if report.dry_run else "Run"
     lines = [
@@ -159,7 +159,7 @@ def render_report(report: RunReport) -> str:
     if failed:
         lines.append(f"  failed       {len(failed)} object(s):")
         lines += [f"    {obj.kind} {obj.action} {obj.name}: {obj.error}" for obj in failed]
-    if report.warnings:
+    if report.warnings and with_warnings:
         lines.append(f"  warnings     {len(report.warnings)}:")
         lines += [f"    ! {warning}" for warning in report.warnings]
     return "\n".join(lines)

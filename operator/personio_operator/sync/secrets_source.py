@@ -38,12 +38,12 @@ def load_secret_files(paths: Sequence[Path]) -> SecretData:
         for index, document in enumerate(documents):
             if document is None:
                 continue
-            name, values = _secret_values(document, f"{path} document {index + 1}")
+            name, values = secret_from_document(document, f"{path} document {index + 1}")
             secrets.setdefault(name, {}).update(values)
     return secrets
 
 
-def _secret_values(document: object, where: str) -> tuple[str, dict[str, SecretStr]]:
+def secret_from_document(document: object, where: str) -> tuple[str, dict[str, SecretStr]]:
     if not isinstance(document, dict) or document.get("kind") != "Secret":
         raise ConfigurationError(f"{where} is not a Kubernetes Secret (expected kind: Secret)")
     name = (document.get("metadata") or {}).get("name")

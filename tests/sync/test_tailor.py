@@ -1,0 +1,87 @@
+from personio_operator.personio.models import Attribute, EmploymentStatus
+from personio_operator.sync.counting import count, planned_objects
+from personio_operator.sync.desired import build_desired
+from personio_operator.sync.report import ObjectResult
+from personio_operator.sync.tailor import fit_desired, tailor_plan
+from personio_operator.target.models import ScimGroup, ScimUser, TargetState
+from personio_operator.target.planner import plan_target
+from tests.sync.factories import make_spec, person
+
+
+def managed(pid: str, email: str, *, department: str | None = None, manager: str | None = None) -> ScimUser:
+    return ScimUser(
+        id=f"u{pid}",
+        user_name=email,
+        external_id=f"personio:{pid}",
+        given_name="X",
+        family_name="Y",
+        email=email,
+        user_type="Internal",
+        employee_number=pid,
+        department=department,
+        manager_id=manager,
+    )
+
+
+def test_held_people_are_never_deactivated_and_reasons_are_words() -> None:
+    staff = [
+        person("1", email=None),  # held
+        person("2", status=EmploymentStatus.INACTIVE),
+    ]
+    current = TargetState(users=[managed("1", "a@x.example"), managed("2", "b@x.example"), managed("3", "c@x.example")])
+    build = build_desired(staff, make_spec())
+    plan = tailor_plan(plan_target(fit_desired(build, current), current), build)
+    reasons = {op.external_id: op.reason for op in plan.deactivations}
+    assert reasons == {"personio:2": "inactive in Personio", "personio:3": "no longer in Personio"}
+
+
+def test_unreturned_department_and_supervisor_are_not_cleared() -> None:
+    staff = [person("1", "Anna", "Li", email="a@x.example"), person("2", "Bo", "Li", email="b@x.example")]
+    current = TargetState(
+        users=[
+            managed("1", "a@x.example", department="IT").model_copy(update={"given_name": "Anna", "family_name": "Li"}),
+            managed("2", "b@x.example", manager="u1").model_copy(update={"given_name": "Bo", "family_name": "Li"}),
+        ]
+    )
+    spec = make_spec(users={"jobTitle": False})
+    available = set(Attribute) - {Attribute.DEPARTMENT, Attribute.SUPERVISOR}
+    build = build_desired(staff, spec, available=available)
+    plan = tailor_plan(plan_target(fit_desired(build, current), current), build)
+    assert plan.is_empty
+    assert plan.users_unchanged == 2
+    untailored = plan_target(build.state, current)
+    assert not untailored.is_empty  # the planner alone would clear both
+
+
+def test_teams_only_held_people_would_fill_are_not_created() -> None:
+    staff = [person("1", email=None, department=("9", "IT")), person("2", department=("8", "Ops"))]
+    spec = make_spec(teams={"department": True})
+    build = build_desired(staff, spec)
+    existing = ScimGroup(id="g9", display_name="Abteilung IT", external_id="personio:department:9", member_ids={"u1"})
+    without_account = fit_desired(build, TargetState())
+    assert [g.external_id for g in without_account.groups] == ["personio:department:8"]
+    with_account = fit_desired(build, TargetState(users=[managed("1", "a@x.example")], groups=[existing]))
+    assert {g.external_id: set(g.member_external_ids) for g in with_account.groups}["personio:department:9"] == {
+        "personio:1"
+    }
+
+
+def test_counts_from_plan_and_from_results() -> None:
+    staff = [person("1", email="a@x.example"), person("2", "Bo", email="b@x.example", supervisor="1")]
+    current = TargetState(users=[managed("1", "a@x.example").model_copy(update={"given_name": "Anna"})])
+    spec = make_spec(users={"jobTitle": False})
+    build = build_desired(staff, spec)
+    plan = tailor_plan(plan_target(fit_desired(build, current), current), build)
+    users, _ = count(planned_objects(plan), plan)
+    assert (users.created, users.updated) == (1, 1)
+    failed = [obj.model_copy(update={"ok": False, "error": "boom"}) for obj in planned_objects(plan)]
+    users, _ = count(failed, plan)
+    assert (users.created, users.updated) == (0, 0)
+
+
+def test_manager_link_only_change_counts_as_an_update() -> None:
+    plan_objects = [ObjectResult(kind="ManagerLink", action="link", key="personio:2", name="b@x.example")]
+    from personio_operator.target.plan import TargetPlan
+
+    users, _ = count(plan_objects, TargetPlan(users_unchanged=2))
+    assert (users.updated, users.unchanged) == (1, 1)

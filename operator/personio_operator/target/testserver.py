@@ -137,6 +137,7 @@ class ScimTestServer:
         self._host, self._port = host, port
         self._server: ThreadingWSGIServer | None = None
         self._thread: threading.Thread | None = None
+        self._seeder: httpx.Client | None = None
 
     # --- lifecycle ---------------------------------------------------------------------------------
 
@@ -145,11 +146,16 @@ class ScimTestServer:
             self._host, self._port, self._middleware, server_class=ThreadingWSGIServer, handler_class=_QuietHandler
         )
         self._server.request_queue_size = 128
-        self._thread = threading.Thread(target=self._server.serve_forever, name="scim-test-server", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="scim-test-server", daemon=True
+        )
         self._thread.start()
         return self
 
     def stop(self) -> None:
+        if self._seeder is not None:
+            self._seeder.close()
+            self._seeder = None
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -235,12 +241,9 @@ class ScimTestServer:
         return self._seed("/Groups", payload)
 
     def _seed(self, path: str, payload: dict[str, Any]) -> dict[str, Any]:
-        response = httpx.post(
-            f"{self.url}{path}",
-            json=payload,
-            headers={"Authorization": f"Bearer {self.token}", SEED_HEADER: "1"},
-            timeout=10,
-        )
+        if self._seeder is None:
+            self._seeder = httpx.Client(headers={"Authorization": f"Bearer {self.token}", SEED_HEADER: "1"}, timeout=10)
+        response = self._seeder.post(f"{self.url}{path}", json=payload)
         response.raise_for_status()
         result: dict[str, Any] = response.json()
         return result
@@ -265,6 +268,9 @@ class ScimTestServer:
         if refused is not None:
             self._record(method, path, query, 400, faulted=True, body=body_in)
             return self._respond(start_response, 400, {}, refused)
+        if self.faults.refuse_member_removal == "filter" and method == "PATCH":
+            environ["wsgi.input"] = _Replay(_value_removals_as_filters(body_in))
+            environ["CONTENT_LENGTH"] = str(len(environ["wsgi.input"].data))
 
         captured: dict[str, Any] = {}
 
@@ -372,15 +378,34 @@ class ScimTestServer:
         return [body]
 
 
+def _value_removals_as_filters(raw: bytes) -> bytes:
+    """Rewrite value-list member removals (which scim2-server refuses) into the RFC filter form,
+    so that the server behaves like one that only takes the value form."""
+    try:
+        payload = json.loads(raw)
+    except ValueError:
+        return raw
+    operations = []
+    for operation in payload.get("Operations", []):
+        is_value_removal = str(operation.get("op", "")).lower() == "remove" and operation.get("path") == "members"
+        if is_value_removal and isinstance(operation.get("value"), list):
+            operations += [
+                {"op": "remove", "path": f'members[value eq "{member["value"]}"]'} for member in operation["value"]
+            ]
+        else:
+            operations.append(operation)
+    return json.dumps({**payload, "Operations": operations}).encode()
+
+
 class _Replay:
     """A WSGI input stream over bytes already read."""
 
     def __init__(self, data: bytes) -> None:
-        self._data = data
+        self.data = data
         self._offset = 0
 
     def read(self, size: int = -1) -> bytes:
-        end = len(self._data) if size is None or size < 0 else self._offset + size
-        chunk = self._data[self._offset : end]
+        end = len(self.data) if size is None or size < 0 else self._offset + size
+        chunk = self.data[self._offset : end]
         self._offset += len(chunk)
         return chunk

@@ -17,7 +17,7 @@ _USER_MARK = {
     UserAction.REACTIVATE: "^",
 }
 _GROUP_MARK = {GroupAction.CREATE: "+", GroupAction.RENAME: "~", GroupAction.MEMBERS: "~", GroupAction.REMOVE: "-"}
-_MAX_LISTED_MEMBERS = 5
+_MAX_LISTED_MEMBERS = 3
 _MAX_ERROR_WIDTH = 70
 
 
@@ -38,17 +38,16 @@ def render_plan(plan: TargetPlan, names: Mapping[str, str] | None = None, warnin
     if plan.is_empty:
         lines.append("Nothing to change: the app already matches Personio.")
     if plan.users:
-        lines += ["", "Users"]
         width = max(len(op.user_name) for op in plan.users)
-        lines += [_user_line(op, width) for op in plan.users]
+        lines += ["", "Users", *[_user_line(op, width) for op in plan.users]]
     if plan.manager_links:
-        lines += ["", "Manager links"]
+        links = []
         for link in plan.manager_links:
             manager = names.get(link.manager_external_id or "", link.manager_external_id) or "(none)"
-            lines.append(f"  > {link.user_name}: manager -> {manager}")
+            links.append(f"  > {link.user_name}: manager -> {manager}")
+        lines += ["", "Manager links", *links]
     if plan.groups:
-        lines += ["", "Teams"]
-        lines += [_group_line(op, names) for op in plan.groups]
+        lines += ["", "Teams", *[_group_line(op, names) for op in plan.groups]]
     all_warnings = [*plan.warnings, *warnings]
     if all_warnings:
         lines += ["", f"Warnings ({len(all_warnings)})"]
@@ -61,7 +60,11 @@ def _user_line(op: UserOp, width: int) -> str:
     details: list[str] = []
     if op.action is UserAction.CREATE and op.desired is not None:
         details.append(f"{op.desired.given_name} {op.desired.family_name}".strip())
-    details += [f"{change.field}: {_show(change.old)} -> {_show(change.new)}" for change in op.changes]
+    details += [
+        f"{change.field}: {_show(change.old)} -> {_show(change.new)}"
+        for change in op.changes
+        if change.field != "active"  # the action says it
+    ]
     if op.reason:
         details.append(op.reason)
     return f"{head}  {'; '.join(details)}".rstrip()

@@ -1,0 +1,124 @@
+"""Safety guards end to end: a failed guard means a failed run and zero writes to the app."""
+
+from personio_operator.errors import ErrorKind
+from tests.sync.harness import Harness
+
+
+async def test_a_test_writes_nothing_and_reports_what_it_found(harness: Harness) -> None:
+    report = await harness.run(dry_run=True)
+    assert report.succeeded and report.dry_run
+    assert harness.app.writes() == 0
+    assert report.test.personio_reachable and report.test.target_reachable
+    assert report.test.employees_fetched == len(harness.company.persons())
+    assert report.users.created == len(harness.in_scope_ids())
+    assert report.plan_text.startswith("Plan: users: 26 to create")
+    assert report.objects == []
+
+
+async def test_incomplete_fetch_fails_the_run_before_any_write(make_harness) -> None:
+    harness = make_harness(employees=60)  # two pages of persons
+    await harness.sync()
+    harness.company.terminate(1002)
+    harness.sandbox.faults.repeat_cursor(page_index=1)
+    harness.app.reset_requests()
+    report = await harness.run()
+    assert not report.succeeded
+    assert report.error_kind is ErrorKind.SAFETY
+    assert "incomplete" in report.error and "nothing was changed" in report.error
+    assert harness.app.writes() == 0
+    assert "1002" in harness.active_ids()
+
+
+async def test_silently_dropped_page_is_caught_by_the_deactivation_threshold(make_harness) -> None:
+    harness = make_harness(employees=60)
+    await harness.sync()
+    harness.sandbox.faults.drop_page(page_index=1, keep=0)  # Personio loses 10 people without saying so
+    harness.app.reset_requests()
+    report = await harness.run()
+    assert not report.succeeded and report.error_kind is ErrorKind.SAFETY
+    assert harness.app.writes() == 0
+    assert harness.active_ids() == harness.in_scope_ids()
+
+
+async def test_deactivation_threshold_fails_the_run_and_says_what_to_do(harness: Harness) -> None:
+    await harness.sync()
+    leavers = sorted(harness.in_scope_ids())[1:6]
+    for person_id in leavers:
+        harness.company.terminate(int(person_id))
+    harness.app.reset_requests()
+
+    report = await harness.run()  # 10% of 26 managed users allows 2
+    assert not report.succeeded and report.error_kind is ErrorKind.SAFETY
+    assert "would deactivate 5 users" in report.error
+    assert "10% of 26 managed users = 2" in report.error
+    assert "raise safety.maxDeactivations" in report.error
+    assert harness.app.writes() == 0
+    assert report.users.deactivated == 0
+
+    report = await harness.sync(safety={"maxDeactivations": "5"})
+    assert report.users.deactivated == 5
+    assert not set(leavers) & harness.active_ids()
+
+
+async def test_threshold_is_also_reported_by_a_test(harness: Harness) -> None:
+    await harness.sync()
+    for person_id in sorted(harness.in_scope_ids())[1:6]:
+        harness.company.terminate(int(person_id))
+    report = await harness.run(dry_run=True)
+    assert not report.succeeded and "maxDeactivations" in report.error
+    assert report.plan_text and "to deactivate" in report.plan_text  # the plan is still shown
+
+
+async def test_missing_required_attribute_fails_with_where_to_allow_it(make_harness) -> None:
+    readable = {"first_name", "last_name", "email", "status", "position", "supervisor", "department"}
+    harness = make_harness(sandbox_options={"whitelist": frozenset(readable)})
+    report = await harness.run()
+    assert not report.succeeded
+    assert report.error_kind is ErrorKind.CONFIGURATION
+    assert "Employment type" in report.error and "API credentials" in report.error
+    assert harness.app.writes() == 0
+
+
+async def test_enabled_team_attribute_missing_fails_naming_the_setting(make_harness) -> None:
+    readable = {"first_name", "last_name", "email", "status", "employment_type", "position", "supervisor"}
+    harness = make_harness(sandbox_options={"whitelist": frozenset(readable)}, teams={"office": True})
+    report = await harness.run()
+    assert not report.succeeded and report.error_kind is ErrorKind.CONFIGURATION
+    assert "Office (teams.office)" in report.error
+    assert harness.app.writes() == 0
+
+
+async def test_wrong_scim_token_fails_clearly_without_writing_or_leaking(harness: Harness) -> None:
+    from pydantic import SecretStr
+
+    from personio_operator.personio.sandbox import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
+    from personio_operator.sync.report import Trigger
+    from personio_operator.sync.runner import run_integration
+    from personio_operator.sync.secrets import RunSecrets
+
+    secrets = RunSecrets(
+        personio_client_id=DEFAULT_CLIENT_ID,
+        personio_client_secret=SecretStr(DEFAULT_CLIENT_SECRET),
+        scim_token=SecretStr("wrong-token-value"),
+    )
+    report = await run_integration(harness.spec(), secrets, trigger=Trigger.MANUAL, started_by="t")
+    assert not report.succeeded and report.error_kind is ErrorKind.CONFIGURATION
+    dumped = report.model_dump_json()
+    assert "wrong-token-value" not in dumped and DEFAULT_CLIENT_SECRET not in dumped
+    assert harness.app.writes() == 0
+
+
+async def test_personio_credentials_refused(harness: Harness) -> None:
+    from pydantic import SecretStr
+
+    from personio_operator.sync.report import Trigger
+    from personio_operator.sync.runner import run_integration
+    from personio_operator.sync.secrets import RunSecrets
+
+    secrets = RunSecrets(
+        personio_client_id="nobody", personio_client_secret=SecretStr("bad-secret"), scim_token=SecretStr("x")
+    )
+    report = await run_integration(harness.spec(), secrets, trigger=Trigger.MANUAL, started_by="t")
+    assert not report.succeeded and report.error_kind is ErrorKind.CONFIGURATION
+    assert "bad-secret" not in report.model_dump_json()
+    assert harness.app.writes() == 0

@@ -177,7 +177,7 @@ def _closing_note() -> str:
         "deleted), moved the mover between department teams, and renamed the department's team in place (it is "
         "keyed by the Personio id). The last run found nothing to do and wrote nothing.\n"
         "Try next: `personio-operator plan -f examples/local/integration.yaml --secrets examples/local/secrets.yaml` "
-        "against your own sandbox or Personio test account (see examples/local/README.md); set "
+        "against servers you start yourself (the comments in examples/local/integration.yaml say how); set "
         "`defaultLanguage: en` for English team names; switch on teams.office or teams.employmentType; add "
         "`--json` for the machine-readable run report; or deploy the operator with the Helm chart and watch "
         "`kubectl describe personiointegration`."

@@ -61,7 +61,7 @@ def test_v2_fields_absent_differ_from_null():
     apply_employment(person, {"status": "ONBOARDING", "type": "WHATEVER", "org_units": []})
     assert person.status is EmploymentStatus.ONBOARDING
     assert person.employment_type is EmploymentType.UNKNOWN
-    assert Attribute.DEPARTMENT in person.present and person.department is None
+    assert Attribute.DEPARTMENT not in person.present  # no unit of that type listed
     assert Attribute.OFFICE not in person.present
 
 

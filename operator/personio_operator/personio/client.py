@@ -91,6 +91,7 @@ class PersonioClient:
             budget=Budget(self._budget_seconds),
             redactor=redactor,
             credentials_hint=self._credentials_hint,
+            renew_token_on=(401, 403) if self.source.api_version is ApiVersion.V1 else (401,),
         )
         issue = issue_v1_token if self.source.api_version is ApiVersion.V1 else issue_v2_token
         http.auth = TokenCache(lambda: issue(http, self._client_id, self._client_secret), on_token=redactor.add)

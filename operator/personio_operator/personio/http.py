@@ -9,6 +9,7 @@ import asyncio
 import email.utils
 import logging
 import random
+import re
 import time
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
@@ -27,6 +28,28 @@ from personio_operator.personio.errors import (
 from personio_operator.personio.ratelimit import RateLimiter, RateLimitHeaders
 
 log = logging.getLogger(__name__)
+
+_BEARER_TOKEN = re.compile(r"(?i)(bearer\s+)[^\s'\",)\]]+")
+
+
+class RedactBearerTokens(logging.Filter):
+    """httpcore's DEBUG trace prints raw response headers, and Personio v1 echoes the bearer token in one."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if _BEARER_TOKEN.search(message):
+            record.msg, record.args = _BEARER_TOKEN.sub(r"\1***", message), None
+        return True
+
+
+def _install_log_redaction() -> None:
+    for name in ("httpcore.http11", "httpcore.http2", "httpx"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, RedactBearerTokens) for f in logger.filters):
+            logger.addFilter(RedactBearerTokens())
+
+
+_install_log_redaction()
 
 RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
 _DETAIL_LIMIT = 200
@@ -113,8 +136,11 @@ class PersonioHttp:
         budget: Budget,
         redactor: Redactor,
         credentials_hint: str | None = None,
+        renew_token_on: Collection[int] = (401,),
     ) -> None:
+        """``renew_token_on``: statuses that mean "token no longer valid" (v1 answers 403, v2 401)."""
         self._client = client
+        self._renew_token_on = frozenset(renew_token_on)
         self.base_url = base_url.rstrip("/")
         self._host = urlsplit(self.base_url)
         self._headers = dict(headers)
@@ -209,7 +235,7 @@ class PersonioHttp:
             status = response.status_code
             if response.is_success or (status in accept and not (status == 404 and not_found_left)):
                 return response
-            if status == 401 and authenticate and not renewed and token is not None:
+            if status in self._renew_token_on and authenticate and not renewed and token is not None:
                 assert self.auth is not None
                 renewed = True
                 await self.auth.renew(token)

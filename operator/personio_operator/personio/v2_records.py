@@ -14,13 +14,13 @@ from personio_operator.personio.models import Attribute, NamedRef, PersonRef
 from personio_operator.personio.records import PersonRecord, employment_status, employment_type, identifier, text
 
 PERSON_FIELDS = {Attribute.FIRST_NAME: "first_name", Attribute.LAST_NAME: "last_name", Attribute.EMAIL: "email"}
+# Department and team share ``org_units``; each counts as present when a unit of its type is listed
+# (a credential may read departments but not teams).
 EMPLOYMENT_FIELDS = {
     Attribute.STATUS: "status",
     Attribute.EMPLOYMENT_TYPE: "type",
     Attribute.POSITION: "position",
     Attribute.SUPERVISOR: "supervisor",
-    Attribute.DEPARTMENT: "org_units",
-    Attribute.TEAM: "org_units",
     Attribute.OFFICE: "office",
 }
 
@@ -56,7 +56,12 @@ def current_employment(employments: Sequence[Any]) -> Mapping[str, Any] | None:
 
 
 def apply_employment(record: PersonRecord, employment: Mapping[str, Any]) -> None:
-    record.present = record.present | {a for a, key in EMPLOYMENT_FIELDS.items() if key in employment}
+    units = org_units(employment)
+    record.present = (
+        record.present
+        | {a for a, key in EMPLOYMENT_FIELDS.items() if key in employment}
+        | {Attribute(kind) for kind in units}
+    )
     record.status = employment_status(employment.get("status"))
     record.employment_type = employment_type(employment.get("type"))
     record.position = _position(employment.get("position"))
@@ -64,7 +69,6 @@ def apply_employment(record: PersonRecord, employment: Mapping[str, Any]) -> Non
     record.supervisor = PersonRef(id=supervisor_id) if supervisor_id else None
     office_id = _ref_id(employment.get("office"))
     record.office = NamedRef(id=office_id) if office_id else None
-    units = org_units(employment)
     record.department = units.get("department")
     record.team = units.get("team")
 

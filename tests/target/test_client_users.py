@@ -7,7 +7,7 @@ import json
 import pytest
 from pydantic import SecretStr
 
-from personio_operator.errors import ConfigurationError, ErrorKind
+from personio_operator.errors import ConfigurationError, ErrorKind, TransientError
 from personio_operator.target.client import ScimClient
 from personio_operator.target.errors import ScimConflictError
 from personio_operator.target.plan import FieldChange
@@ -146,6 +146,14 @@ async def test_paging_trusts_items_received_not_items_per_page(scim_server, scim
 
     assert len({user.id for user in users}) == 7
     assert scim_client.stats.requests["GET /Users"] == 4
+
+
+async def test_incomplete_listing_is_refused_rather_than_trusted(scim_server, scim_client):
+    hidden = [scim_server.add_user(f"user{index}@acme.example")["id"] for index in range(3)][1]
+    scim_server.faults.hide_from_lists = {hidden}
+
+    with pytest.raises(TransientError, match="incomplete"):
+        await scim_client.read_state()
 
 
 async def test_lenient_reading_of_quirky_answers(scim_server, scim_client):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 
 from pydantic import SecretStr
@@ -88,6 +89,11 @@ async def test_full_sync_then_an_unchanged_second_pass_writes_nothing(scim_serve
     ids = {name.split("@")[0]: user["id"] for name, user in users.items()}
     assert users["person2@acme.example"][ENTERPRISE_SCHEMA]["manager"] == {"value": ids["person1"]}
     assert users["person5@acme.example"][ENTERPRISE_SCHEMA]["manager"] == {"value": ids["person2"]}
+    # new managers are created before their new reports, so the link travels in the create itself
+    created = [json.loads(r.body) for r in scim_server.requests if r.method == "POST" and r.path == "/Users"]
+    managers_in_creates = {body["userName"]: _manager_of(body) for body in created}
+    assert managers_in_creates["person5@acme.example"] == ids["person2"]
+    assert managers_in_creates["person2@acme.example"] == ids["person1"]
     groups = {group.get("externalId"): group for group in scim_server.groups()}
     assert {member["value"] for member in groups["personio:department:1"]["members"]} == {
         ids["person1"],

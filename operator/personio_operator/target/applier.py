@@ -39,10 +39,51 @@ async def apply_plan(
             assert user.external_id is not None
             ids[user.external_id] = user.id
     applier = _Applier(client, ids, concurrency)
-    results = await applier.run(plan.users, applier.user)
+    user_results: dict[str, ObjectResult] = {}
+    for wave in _manager_first_waves(plan.users):
+        for result in await applier.run(wave, applier.user):
+            user_results[result.key] = result
+    results = [user_results[op.external_id] for op in plan.users]
     results += await applier.run(plan.manager_links, applier.manager_link)
     results += await applier.run(plan.groups, applier.group)
     return results
+
+
+def _manager_first_waves(ops: Sequence[UserOp]) -> list[list[UserOp]]:
+    """Users in waves so that a new manager exists before their new reports are created.
+
+    A report created after its manager gets the manager link in the create itself, which saves a
+    PATCH per user on a first sync. Non-create ops all go in the first wave.
+    """
+    creates = {op.external_id: op for op in ops if op.action is UserAction.CREATE}
+    depth: dict[str, int] = {}
+
+    def manager_of(external_id: str) -> str | None:
+        desired = creates[external_id].desired
+        manager = desired.manager_external_id if desired else None
+        return manager if manager in creates else None
+
+    def depth_of(external_id: str) -> int:
+        chain = [external_id]  # walk up until a known depth, a manager not created now, or a cycle
+        while chain[-1] not in depth:
+            manager = manager_of(chain[-1])
+            if manager is None or manager in chain:
+                depth[chain.pop()] = 0
+                break
+            chain.append(manager)
+        for member in reversed(chain):
+            if member not in depth:
+                depth[member] = depth[manager_of(member) or member] + 1
+        return depth[external_id]
+
+    waves: list[list[UserOp]] = [[op for op in ops if op.action is not UserAction.CREATE]]
+    for op in ops:
+        if op.action is UserAction.CREATE:
+            level = depth_of(op.external_id)
+            while len(waves) <= level:
+                waves.append([])
+            waves[level].append(op)
+    return [wave for wave in waves if wave]
 
 
 class _Applier:

@@ -5,6 +5,10 @@ and performs the writes the applier asks for. Every request goes through ``_send
 concurrency, a per-request timeout, ``Retry-After`` on 429 (shared by all requests of the
 client), backoff on 5xx and timeouts within a budget, and typed errors. Creates are never
 blindly repeated: after an unclear outcome the client looks the object up first.
+
+PATCH writes only the attributes that changed, so it sends no ``If-Match``; ETags guard the
+read-modify-PUT used for servers without PATCH. Bulk is discovered but not used: single requests
+give each object its own result and error.
 """
 
 from __future__ import annotations
@@ -153,7 +157,7 @@ class ScimClient:
     async def _list(self, path: str, scim_filter: str | None) -> list[dict[str, Any]]:
         """All resources, page by page. Advances by the items actually received."""
         found: dict[str, dict[str, Any]] = {}
-        start = 1
+        start, total = 1, None
         for _ in range(_MAX_PAGES):
             params: dict[str, Any] = {"startIndex": start, "count": self.features.page_size}
             if scim_filter:
@@ -183,6 +187,11 @@ class ScimClient:
             start += len(items)
             if total is not None and start > total:
                 break
+        if total is not None and len(found) < total:
+            raise TransientError(
+                f"The SCIM server at {self.url} listed {len(found)} of {total} {path.strip('/')}; an incomplete "
+                "list could lead to duplicates, so nothing is written this run"
+            )
         return list(found.values())
 
     async def find_users(self, *, external_id: str | None = None, user_name: str | None = None) -> list[ScimUser]:

@@ -62,6 +62,7 @@ class Faults:
     unknown_attributes: bool = False  # add vendor attributes and an unknown extension to resources
     string_booleans: bool = False  # send true/false as "True"/"False"
     max_page_items: int | None = None  # return at most this many resources per page (itemsPerPage unchanged)
+    hide_from_lists: set[str] = field(default_factory=set)  # ids left out of list pages (totalResults unchanged)
     refuse_member_removal: str | None = None  # "filter" or "value": answer that form with 400 invalidValue
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -287,7 +288,8 @@ class ScimTestServer:
                 return self._reply_fault(fault, method, path, query, start_response, body_in)
 
         headers = dict(captured["headers"])
-        if body and (self.faults.unknown_attributes or self.faults.string_booleans or self.faults.max_page_items):
+        quirky = self.faults.unknown_attributes or self.faults.string_booleans or self.faults.max_page_items
+        if body and (quirky or self.faults.hide_from_lists):
             body = self._quirk_body(body)
         if self.faults.content_type and body:
             headers["Content-Type"] = self.faults.content_type
@@ -349,6 +351,9 @@ class ScimTestServer:
         if isinstance(resources, list):
             if self.faults.max_page_items is not None:
                 payload["Resources"] = resources = resources[: self.faults.max_page_items]
+            if self.faults.hide_from_lists:
+                hidden = self.faults.hide_from_lists
+                payload["Resources"] = resources = [r for r in resources if r.get("id") not in hidden]
             for resource in resources:
                 self._quirk_resource(resource)
         else:

@@ -13,6 +13,7 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from personio_operator.controller.clock import ManualClock
+from personio_operator.personio.sandbox import SandboxConfig, SandboxServer, generate_company
 from tests.controller.emulator import RealisticEmulator
 from tests.controller.harness import Api, declare_resources
 
@@ -68,3 +69,10 @@ def smtp() -> Iterator[tuple[MailSink, int]]:
     controller.start()
     yield sink, controller.port
     controller.stop()
+
+
+@pytest.fixture
+async def personio() -> AsyncIterator[SandboxServer]:
+    """The Personio sandbox: the real API over HTTP on 127.0.0.1, a 20-person company."""
+    async with SandboxServer(generate_company(employees=20, seed=1), SandboxConfig(rate_limits=False)) as server:
+        yield server

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import threading
 import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
@@ -145,7 +146,11 @@ def fast_settings(**overrides: Any) -> OperatorSettings:
 async def running_operator(
     cluster: kmock.KubernetesEmulator, settings: OperatorSettings, clock: Clock
 ) -> AsyncIterator[Reconciler]:
-    """Run the operator (kopf + our registry) against ``cluster`` until the block ends."""
+    """Run the operator (kopf + our registry) against ``cluster`` until the block ends.
+
+    It runs in a thread with its own event loop, like kopf's KopfRunner: on exit kopf waits 5 s for
+    every task created in its loop after it started, which in the test's loop would include
+    KMock's request handlers."""
     import kopf
 
     reconciler = Reconciler(settings, clock=clock)
@@ -156,16 +161,36 @@ async def running_operator(
 
     kopf_settings = build_settings()
     kopf_settings.watching.inactivity_timeout = 600
-    stop = asyncio.Event()
-    ready = asyncio.Event()
-    task = asyncio.create_task(
-        run_operator(
-            reconciler, clusterwide=True, login=login, stop_flag=stop, ready_flag=ready, settings=kopf_settings
-        )
+    stop = threading.Event()
+    ready = threading.Event()
+    operator = run_operator(
+        reconciler, clusterwide=True, login=login, stop_flag=stop, ready_flag=ready, settings=kopf_settings
     )
+    thread = asyncio.create_task(asyncio.to_thread(asyncio.run, operator))
     try:
-        await asyncio.wait_for(ready.wait(), 10)
+        started = await asyncio.to_thread(ready.wait, 10)
+        assert started, "the operator did not start within 10 s"
         yield reconciler
     finally:
         stop.set()
-        await asyncio.wait_for(task, 15)
+        await asyncio.wait_for(thread, 20)
+
+
+PERSONIO_SECRET = "personio-credentials"
+SCIM_SECRET = "scim-token"
+
+
+def integration_spec(personio_url: str, scim_url: str, **overrides: Any) -> dict[str, Any]:
+    spec: dict[str, Any] = {
+        "personio": {"credentialsSecretRef": {"name": PERSONIO_SECRET}, "baseUrl": personio_url},
+        "target": {"scim": {"url": scim_url, "credentialsSecretRef": {"name": SCIM_SECRET}}},
+        "teams": {"department": True},
+        "notifications": {"emails": ["owner@acme.example"]},
+    }
+    spec.update(overrides)
+    return spec
+
+
+async def put_credentials(api: Api, *, client_id: str, client_secret: str, scim_token: str) -> None:
+    await api.put_secret(PERSONIO_SECRET, {"clientId": client_id, "clientSecret": client_secret})
+    await api.put_secret(SCIM_SECRET, {"token": scim_token})

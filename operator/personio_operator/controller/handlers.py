@@ -59,6 +59,7 @@ def build_registry(reconciler: Reconciler, *, login: Login = default_login) -> k
 
     @kopf.on.cleanup(registry=registry)
     async def stop(**_: Any) -> None:
+        await reconciler.shutdown()
         reconciler.metrics.stop()
         await reconciler.kube.aclose()
 
@@ -75,10 +76,9 @@ def build_registry(reconciler: Reconciler, *, login: Login = default_login) -> k
     async def tick(body: kopf.Body, **_: Any) -> None:
         await reconciler.tick(body)
 
-    @kopf.on.event(GROUP, VERSION, PLURAL, registry=registry)
-    def forget_deleted(type: str, meta: Any, **_: Any) -> None:
-        if type == "DELETED":
-            reconciler.forget((meta["namespace"], meta["name"]))
+    @kopf.on.delete(GROUP, VERSION, PLURAL, optional=True, registry=registry)
+    def forget_deleted(meta: Any, **_: Any) -> None:
+        reconciler.forget((meta["namespace"], meta["name"]))
 
     return registry
 

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import ssl
 import tempfile
+from collections.abc import Mapping
 from contextlib import ExitStack
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -76,6 +78,40 @@ class KubeApi:
                 status_code=response.status_code,
             )
         return response.json()
+
+    async def post_event(
+        self, involved: Mapping[str, Any], *, type_: str, reason: str, message: str, component: str, now: datetime
+    ) -> None:
+        """Post a core/v1 Event directly: kopf's own poster has stopped by the time the operator exits."""
+        meta = involved["metadata"]
+        stamp = now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        event = {
+            "apiVersion": "v1",
+            "kind": "Event",
+            "metadata": {"generateName": "personio-operator-", "namespace": meta["namespace"]},
+            "involvedObject": {
+                "apiVersion": involved.get("apiVersion"),
+                "kind": involved.get("kind"),
+                "name": meta["name"],
+                "namespace": meta["namespace"],
+                "uid": meta.get("uid"),
+                "resourceVersion": meta.get("resourceVersion"),
+            },
+            "type": type_,
+            "reason": reason,
+            "message": message,
+            "source": {"component": component},
+            "reportingComponent": component,
+            "reportingInstance": component,
+            "firstTimestamp": stamp,
+            "lastTimestamp": stamp,
+            "count": 1,
+        }
+        response = await self._request("POST", f"/api/v1/namespaces/{meta['namespace']}/events", json=event)
+        if response.status_code >= 400:
+            raise KubeError(
+                f"posting an Event failed with HTTP {response.status_code}", status_code=response.status_code
+            )
 
     async def get_secret(self, namespace: str, name: str) -> dict[str, Any] | None:
         """The Secret, or None if it does not exist."""

@@ -22,7 +22,7 @@ from personio_operator.api.status import CurrentRun, RunTrigger
 from personio_operator.controller import status as status_patches
 from personio_operator.controller.clock import Clock, SystemClock
 from personio_operator.controller.decide import Action, ActionKind, View, decide, next_run_time
-from personio_operator.controller.events import Reason, post
+from personio_operator.controller.events import REPORTING_COMPONENT, Reason, post
 from personio_operator.controller.kube import KubeApi, KubeError
 from personio_operator.controller.metrics import Metrics
 from personio_operator.controller.notify import FailureNotice, Mailer, NotificationError
@@ -70,6 +70,7 @@ class Reconciler:
         self.runner = runner
         self._slots = asyncio.Semaphore(settings.max_concurrent_runs)
         self._in_flight: set[str] = set()
+        self._runs: dict[str, asyncio.Task[RunReport]] = {}
         self._last_secret_check: dict[Key, float] = {}
 
     # -- the tick ---------------------------------------------------------------------------
@@ -149,11 +150,49 @@ class Reconciler:
                     ),
                 )
                 post(body, Reason.RUN_STARTED, f"Run {run.id} started ({run.trigger.value}, by {run.started_by})")
-                report = await self._execute(key[0], obj, run, dry_run=False)
+                task = asyncio.create_task(self._execute_or_record_interruption(key, body, obj, run))
+                self._runs[run.id] = task
+                report = await task
             finally:
+                self._runs.pop(run.id, None)
                 self._in_flight.discard(run.id)
                 self.metrics.running.dec()
         await self._finish(key, body, obj, view, run, report)
+
+    async def _execute_or_record_interruption(
+        self, key: Key, body: Any, obj: Mapping[str, Any], run: CurrentRun
+    ) -> RunReport:
+        try:
+            return await self._execute(key[0], obj, run, dry_run=False)
+        except asyncio.CancelledError:
+            # The operator is stopping: record the run as interrupted now (safe to repeat). If this
+            # write is cut short too, the next start finds status.currentRun and records it then.
+            try:
+                current = await self.kube.get_integration(*key)
+                if current is not None:
+                    view = View.of(current)
+                    if view.status.current_run is not None and view.status.current_run.id == run.id:
+                        patch = status_patches.run_interrupted(view.status, self._state(current, view), now=self._now())
+                        await self._patch(key, patch)
+                        await self.kube.post_event(
+                            current,
+                            type_="Warning",
+                            reason=Reason.RUN_INTERRUPTED.value,
+                            message=f"Run {run.id} was interrupted: the operator stopped",
+                            component=REPORTING_COMPONENT,
+                            now=self._now(),
+                        )
+            except KubeError:
+                log.warning("Could not record run %s of %s/%s as interrupted", run.id, *key)
+            raise
+
+    async def shutdown(self, *, grace_seconds: float = 10.0) -> None:
+        """Cancel runs in flight (they record themselves as interrupted) before the API client closes."""
+        tasks = list(self._runs.values())
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.wait(tasks, timeout=grace_seconds)
 
     async def _finish(
         self, key: Key, body: Any, obj: Mapping[str, Any], view: View, run: CurrentRun, report: RunReport

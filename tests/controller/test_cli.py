@@ -1,0 +1,91 @@
+"""The ``trigger`` and ``run`` commands against KMock through a real kubeconfig file."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import yaml
+from click.testing import CliRunner
+
+from personio_operator.cli import main
+from personio_operator.controller.triggers import RUN_REQUEST_ANNOTATION, TEST_REQUEST_ANNOTATION
+from personio_operator.personio.sandbox import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
+from tests.controller.harness import (
+    NAMESPACE,
+    eventually,
+    fast_settings,
+    integration_spec,
+    put_credentials,
+    running_operator,
+)
+
+
+def write_kubeconfig(path: Path, server: str, user: str = "alice@acme.example") -> Path:
+    kubeconfig = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [{"name": "kmock", "cluster": {"server": server}}],
+        "users": [{"name": user, "user": {"token": "test-token"}}],
+        "contexts": [{"name": "kmock", "context": {"cluster": "kmock", "user": user, "namespace": NAMESPACE}}],
+        "current-context": "kmock",
+    }
+    path.write_text(yaml.safe_dump(kubeconfig))
+    return path
+
+
+async def invoke(*args: str):
+    return await asyncio.to_thread(CliRunner().invoke, main, list(args))
+
+
+async def test_trigger_sets_the_annotation_with_the_kubeconfig_user(cluster, api, tmp_path):
+    kubeconfig = write_kubeconfig(tmp_path / "config", str(cluster.url).rstrip("/"))
+    await api.create_integration("acme", integration_spec("http://127.0.0.1:9", "http://127.0.0.1:9/scim/v2"))
+
+    result = await invoke("trigger", "run", "acme", "--kubeconfig", str(kubeconfig))
+    assert result.exit_code == 0, result.output
+    annotations = (await api.get("acme"))["metadata"]["annotations"]
+    assert annotations[RUN_REQUEST_ANNOTATION].endswith(" by alice@acme.example")
+
+    result = await invoke("trigger", "test", "acme", "--kubeconfig", str(kubeconfig), "--as-user", "bob@acme.example")
+    assert result.exit_code == 0, result.output
+    annotations = (await api.get("acme"))["metadata"]["annotations"]
+    assert annotations[TEST_REQUEST_ANNOTATION].endswith(" by bob@acme.example")
+
+
+async def test_trigger_names_a_missing_integration(cluster, tmp_path):
+    kubeconfig = write_kubeconfig(tmp_path / "config", str(cluster.url).rstrip("/"))
+    result = await invoke("trigger", "run", "nope", "-n", "elsewhere", "--kubeconfig", str(kubeconfig))
+    assert result.exit_code != 0
+    assert "'nope' not found in namespace 'elsewhere'" in result.output
+
+
+async def test_triggered_run_shows_who_started_it(cluster, api, clock, personio, scim_server, tmp_path):
+    kubeconfig = write_kubeconfig(tmp_path / "config", str(cluster.url).rstrip("/"))
+    await put_credentials(
+        api, client_id=DEFAULT_CLIENT_ID, client_secret=DEFAULT_CLIENT_SECRET, scim_token="scim-token"
+    )
+    async with running_operator(cluster, fast_settings(), clock):
+        await api.create_integration("acme", integration_spec(personio.base_url, scim_server.url))
+        await eventually(lambda: _history_len(api, 1), what="the activation run")
+        result = await invoke("trigger", "run", "acme", "--kubeconfig", str(kubeconfig), "--wait", "--timeout", "20")
+    assert result.exit_code == 0, result.output
+    assert "Succeeded" in result.output
+    entry = (await api.status("acme"))["history"][0]
+    assert entry["trigger"] == "Manual"
+    assert entry["startedBy"] == "alice@acme.example"
+
+
+def test_run_rejects_bad_settings_and_conflicting_scopes(monkeypatch):
+    monkeypatch.setenv("PERSONIO_OPERATOR_MAX_CONCURRENT_RUNS", "none")
+    result = CliRunner().invoke(main, ["run"])
+    assert result.exit_code != 0
+    assert "PERSONIO_OPERATOR_MAX_CONCURRENT_RUNS" in result.output
+
+    result = CliRunner().invoke(main, ["run", "-n", "a", "--all-namespaces"])
+    assert result.exit_code != 0
+    assert "either --namespace or --all-namespaces" in result.output
+
+
+async def _history_len(api, count: int) -> bool:
+    return len((await api.status("acme")).get("history", [])) == count

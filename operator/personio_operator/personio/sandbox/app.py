@@ -102,13 +102,12 @@ class SandboxApp:
         endpoint = f"{method} {route.template if route else path}"
         stats = self.state.stats
         stats.started(endpoint)
-        status = 500
         try:
             response = await self._respond(request, route, params, method, path)
-            status = response.status_code
+            stats.responded(response.status_code)
             await response(scope, receive, send)
         finally:
-            stats.finished(endpoint, status)
+            stats.finished(endpoint)
 
     async def _respond(
         self, request: Request, route: Route | None, params: dict[str, str], method: str, path: str

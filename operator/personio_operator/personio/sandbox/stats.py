@@ -73,10 +73,14 @@ class SandboxStats:
             self._max_in_flight[endpoint] = max(self._max_in_flight[endpoint], self._in_flight[endpoint])
             self._max_total_in_flight = max(self._max_total_in_flight, self._total_in_flight)
 
-    def finished(self, endpoint: str, status: int) -> None:
+    def responded(self, status: int) -> None:
+        """Count a response's status; called before it is sent, so a client never reads stale counts."""
         with self._lock:
-            self._in_flight[endpoint] -= 1
-            self._total_in_flight -= 1
             self._statuses[status] += 1
             if status == 429:
                 self._rate_limited += 1
+
+    def finished(self, endpoint: str) -> None:
+        with self._lock:
+            self._in_flight[endpoint] -= 1
+            self._total_in_flight -= 1

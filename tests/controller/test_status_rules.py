@@ -1,0 +1,167 @@
+"""Status rules without a server: conditions, bounded history, pause/resume decisions."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from personio_operator.api.status import ConditionStatus, ConditionType, PersonioIntegrationStatus
+from personio_operator.controller.decide import ActionKind, View, decide
+from personio_operator.controller.status import ObjectState, Outcome, run_finished, set_conditions
+from personio_operator.controller.triggers import RUN_REQUEST_ANNOTATION, TEST_REQUEST_ANNOTATION, Request
+from personio_operator.errors import ErrorKind
+from personio_operator.sync.report import RunReport, RunResult, Trigger
+
+NOW = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
+
+
+def view(status: dict | None = None, *, active: bool = True, generation: int = 1, annotations=None, **spec) -> View:
+    return View.of(
+        {
+            "metadata": {"generation": generation, "annotations": annotations or {}},
+            "spec": {"active": active, **spec},
+            "status": status or {},
+        }
+    )
+
+
+HANDLED = {"lastScheduledSlot": "2026-11-25T04:00:00Z", "phase": "Active"}
+
+
+def test_new_active_integration_activates_at_once():
+    action = decide(view(), NOW, in_flight=(), secrets_check_due=False)
+    assert action.kind is ActionKind.RUN
+    assert action.trigger.value == "Activation"
+    assert action.slot == datetime(2026, 11, 25, 4, tzinfo=UTC)
+
+
+def test_schedule_due_and_not_due():
+    assert decide(view(HANDLED), NOW, in_flight=(), secrets_check_due=False).kind is ActionKind.IDLE
+    due = decide(view(HANDLED), NOW + timedelta(hours=18), in_flight=(), secrets_check_due=False)
+    assert (due.kind, due.trigger.value, due.started_by) == (ActionKind.RUN, "Scheduled", "schedule")
+
+
+def test_paused_only_resumes_on_spec_change_or_checks_secrets():
+    paused = {**HANDLED, "pausedGeneration": 1}
+    later = NOW + timedelta(days=3)
+    assert decide(view(paused), later, in_flight=(), secrets_check_due=False).kind is ActionKind.IDLE
+    assert decide(view(paused), later, in_flight=(), secrets_check_due=True).kind is ActionKind.CHECK_SECRETS
+    resume = decide(view(paused, generation=2), later, in_flight=(), secrets_check_due=False)
+    assert resume.kind is ActionKind.RESUME
+
+
+def test_run_request_works_while_paused_and_is_ignored_while_inactive():
+    request = {RUN_REQUEST_ANNOTATION: "2026-11-25T09:59:00Z by alice@acme.example"}
+    paused = {**HANDLED, "pausedGeneration": 1}
+    manual = decide(view(paused, annotations=request), NOW, in_flight=(), secrets_check_due=False)
+    assert (manual.kind, manual.started_by) == (ActionKind.RUN, "alice@acme.example")
+    inactive = decide(view(HANDLED, active=False, annotations=request), NOW, in_flight=(), secrets_check_due=False)
+    assert inactive.kind is ActionKind.IGNORE_RUN_REQUEST
+    handled = {**HANDLED, "lastHandledRunRequest": request[RUN_REQUEST_ANNOTATION]}
+    assert (
+        decide(view(handled, annotations=request), NOW, in_flight=(), secrets_check_due=False).kind is ActionKind.IDLE
+    )
+
+
+def test_test_request_is_allowed_while_inactive():
+    request = {TEST_REQUEST_ANNOTATION: "t by bob@acme.example"}
+    action = decide(
+        view({"phase": "Inactive"}, active=False, annotations=request), NOW, in_flight=(), secrets_check_due=False
+    )
+    assert action.kind is ActionKind.TEST
+
+
+def test_current_run_not_in_this_process_is_interrupted():
+    running = {
+        **HANDLED,
+        "currentRun": {
+            "id": "r1",
+            "trigger": "Scheduled",
+            "startedBy": "schedule",
+            "startTime": "2026-11-25T04:00:00Z",
+        },
+    }
+    assert decide(view(running), NOW, in_flight=(), secrets_check_due=False).kind is ActionKind.RECORD_INTERRUPTED
+    assert decide(view(running), NOW, in_flight={"r1"}, secrets_check_due=False).kind is ActionKind.IDLE
+
+
+def test_unusable_schedule_fails_once_through_a_run():
+    action = decide(view(HANDLED, schedule="whenever"), NOW, in_flight=(), secrets_check_due=False)
+    assert (action.kind, action.trigger.value) == (ActionKind.RUN, "Scheduled")
+    paused = {**HANDLED, "pausedGeneration": 1}
+    assert decide(view(paused, schedule="whenever"), NOW, in_flight=(), secrets_check_due=False).kind is ActionKind.IDLE
+
+
+def test_request_value_without_a_name():
+    assert Request("2026-11-25T10:00:00Z").requested_by.startswith("unknown")
+    assert Request("2026-11-25T10:00:00Z by  ").requested_by.startswith("unknown")
+
+
+def test_condition_transition_time_moves_only_on_flips():
+    first = set_conditions(
+        [], [(ConditionType.READY, ConditionStatus.TRUE, "RunSucceeded", "ok")], now=NOW, generation=1
+    )
+    current = PersonioIntegrationStatus.model_validate({"conditions": first}).conditions
+    later = NOW + timedelta(hours=1)
+    same = set_conditions(
+        current, [(ConditionType.READY, ConditionStatus.TRUE, "RunSucceeded", "ok again")], now=later, generation=2
+    )
+    flipped = set_conditions(
+        current, [(ConditionType.READY, ConditionStatus.FALSE, "DataError", "bad")], now=later, generation=2
+    )
+    assert same[0]["lastTransitionTime"] == "2026-11-25T10:00:00Z"
+    assert same[0]["observedGeneration"] == 2
+    assert flipped[0]["lastTransitionTime"] == "2026-11-25T11:00:00Z"
+
+
+def _report(run_id: str, minute: int, result=RunResult.SUCCEEDED) -> RunReport:
+    start = NOW + timedelta(minutes=minute)
+    return RunReport(
+        id=run_id,
+        trigger=Trigger.MANUAL,
+        started_by="x",
+        started_at=start,
+        completed_at=start,
+        result=result,
+        error=None if result is RunResult.SUCCEEDED else "boom",
+        error_kind=None if result is RunResult.SUCCEEDED else ErrorKind.SAFETY,
+    )
+
+
+def test_history_is_newest_first_and_bounded():
+    from personio_operator.api.status import RunTrigger
+
+    state = ObjectState(generation=1, active=True, history_limit=3, next_run=None)
+    status = PersonioIntegrationStatus()
+    for minute in range(5):
+        patch = run_finished(
+            status,
+            state,
+            _report(f"r{minute}", minute),
+            RunTrigger.MANUAL,
+            Outcome(paused=False),
+            now=NOW,
+            how_to_resume="",
+        )
+        merged = {**status.model_dump(by_alias=True), **patch}  # a JSON merge patch: None deletes
+        status = PersonioIntegrationStatus.model_validate({k: v for k, v in merged.items() if v is not None})
+    assert [entry.id for entry in status.history] == ["r4", "r3", "r2"]
+
+
+def test_failed_run_patch_pauses_with_reason_and_message():
+    from personio_operator.api.status import RunTrigger
+
+    state = ObjectState(generation=4, active=True, history_limit=10, next_run=None)
+    patch = run_finished(
+        PersonioIntegrationStatus(),
+        state,
+        _report("r1", 0, RunResult.FAILED),
+        RunTrigger.SCHEDULED,
+        Outcome(paused=True, pause_generation=4, pause_secret_versions={"s": "7"}),
+        now=NOW,
+        how_to_resume="Fix it.",
+    )
+    assert patch["pausedGeneration"] == 4
+    assert patch["phase"] == "Paused"
+    conditions = {c["type"]: c for c in patch["conditions"]}
+    assert (conditions["Ready"]["status"], conditions["Ready"]["reason"]) == ("False", "SafetyError")
+    assert conditions["Paused"]["message"].endswith("Fix it.")

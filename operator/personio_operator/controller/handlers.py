@@ -53,7 +53,7 @@ def build_registry(reconciler: Reconciler, *, login: Login = default_login) -> k
     @kopf.on.startup(registry=registry)
     def start_metrics(**_: Any) -> None:
         port = reconciler.settings.metrics_port
-        if port is not None:
+        if port:
             bound = reconciler.metrics.serve(reconciler.settings.metrics_host, port)
             log.info("Metrics on http://%s:%d/metrics", reconciler.settings.metrics_host, bound)
 

@@ -1,15 +1,11 @@
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
-REPO = Path(__file__).resolve().parents[2]
-COMMITTED_CRD = REPO / "crds" / "personiointegrations.hrsync.dev.yaml"
-CHART_CRD = REPO / "charts" / "personio-operator" / "crds" / "personiointegrations.hrsync.dev.yaml"
-EXAMPLES = REPO / "examples" / "cluster"
+from tests.crd.objects import COMMITTED_CRD
 
 
 @pytest.fixture(scope="session")
@@ -22,17 +18,3 @@ def committed_crd() -> dict[str, Any]:
 @pytest.fixture(scope="session")
 def resource_schema(committed_crd: dict[str, Any]) -> dict[str, Any]:
     return committed_crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]
-
-
-def minimal_integration(**spec: Any) -> dict[str, Any]:
-    """The smallest valid PersonioIntegration, with ``spec`` fields added or replaced."""
-    return {
-        "apiVersion": "hrsync.dev/v1alpha1",
-        "kind": "PersonioIntegration",
-        "metadata": {"name": "acme", "namespace": "tenant-acme"},
-        "spec": {
-            "personio": {"credentialsSecretRef": {"name": "personio-credentials"}},
-            "target": {"scim": {"url": "https://app.example/scim/v2", "credentialsSecretRef": {"name": "scim"}}},
-            **spec,
-        },
-    }

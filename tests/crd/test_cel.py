@@ -16,7 +16,7 @@ from pydantic import ValidationError
 from personio_operator.api.rules import CRON_PATTERN, THRESHOLD_PATTERN, TIME_ZONE_PATTERN, cron_rule, threshold_rule
 from personio_operator.api.spec import PersonioIntegrationSpec
 from tests.crd.apiserver import admit, cel_errors
-from tests.crd.conftest import minimal_integration
+from tests.crd.objects import minimal_integration
 
 
 def _api_server_accepts(schema: dict[str, Any], **spec: Any) -> bool:

@@ -13,7 +13,7 @@ import yaml
 from personio_operator.api import GROUP, KIND, VERSION
 from personio_operator.api.spec import PersonioIntegrationSpec
 from tests.crd.apiserver import admit
-from tests.crd.conftest import EXAMPLES, minimal_integration
+from tests.crd.objects import EXAMPLES, minimal_integration
 
 
 def _documents() -> list[tuple[Path, dict[str, Any]]]:

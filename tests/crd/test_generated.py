@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from personio_operator.api import GROUP, KIND, PLURAL, VERSION
 from personio_operator.api.crd import build_crd, render_crd_yaml
 from personio_operator.cli import main
-from tests.crd.conftest import CHART_CRD, COMMITTED_CRD
+from tests.crd.objects import CHART_CRD, COMMITTED_CRD
 
 REGENERATE = (
     "the CRD is out of date with the models in operator/personio_operator/api/; regenerate it with\n"

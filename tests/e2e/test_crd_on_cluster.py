@@ -20,7 +20,7 @@ from personio_operator.api import GROUP, PLURAL, VERSION
 from personio_operator.api.crd import CRD_NAME, build_crd
 from personio_operator.api.spec import PersonioIntegrationSpec
 from tests.crd.apiserver import admit
-from tests.crd.conftest import minimal_integration
+from tests.crd.objects import minimal_integration
 
 pytestmark = [
     pytest.mark.e2e,

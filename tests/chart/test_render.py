@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import click
 import helm_python as helm
 import pytest
 
+from personio_operator.cli import main
 from tests.chart.conftest import CHART, RELEASE_NAMESPACE, of_kind, only, render
 
 NAMESPACED = {"watchNamespaces": ["tenant-acme", "tenant-globex"]}
@@ -46,6 +48,7 @@ def test_command_runs_standalone_with_liveness_and_all_namespaces(chart: helm.Ch
         "run",
         "--standalone",
         "--liveness=http://0.0.0.0:8080/healthz",
+        "--log-format=json",
         "--all-namespaces",
     ]
     assert _env(render(chart))["PERSONIO_OPERATOR_NAMESPACES"] == ""
@@ -54,7 +57,7 @@ def test_command_runs_standalone_with_liveness_and_all_namespaces(chart: helm.Ch
 def test_namespaced_install_passes_each_namespace(chart: helm.Chart) -> None:
     objects = render(chart, {**NAMESPACED, "operator": {"extraArgs": ["--verbose"]}})
     args = _container(objects)["args"]
-    assert args[3:] == ["--namespace=tenant-acme", "--namespace=tenant-globex", "--verbose"]
+    assert args[4:] == ["--namespace=tenant-acme", "--namespace=tenant-globex", "--verbose"]
     assert "--all-namespaces" not in args
     assert _env(objects)["PERSONIO_OPERATOR_NAMESPACES"] == "tenant-acme,tenant-globex"
 
@@ -159,3 +162,20 @@ def test_notes_tell_how_to_test_and_run(chart: helm.Chart) -> None:
     assert "hrsync.dev/test-requested-at" in notes and "hrsync.dev/run-requested-at" in notes
     namespaced = chart.render(values=NAMESPACED, name="po", namespace=RELEASE_NAMESPACE)
     assert "tenant-acme, tenant-globex" in namespaced["personio-operator/templates/NOTES.txt"]
+
+
+@pytest.mark.parametrize(
+    "values",
+    [None, {**NAMESPACED, "operator": {"logFormat": "plain", "extraArgs": ["--verbose"]}}],
+    ids=["all-namespaces", "namespaced"],
+)
+def test_container_arguments_are_accepted_by_the_real_cli(chart: helm.Chart, values: Any) -> None:
+    container = _container(render(chart, values))
+    command = main.commands[container["args"][0]]
+    # Parsing (not running) raises click.UsageError for any option the command does not know.
+    parsed = command.make_context(container["args"][0], list(container["args"][1:])).params.values()
+    assert "http://0.0.0.0:8080/healthz" in parsed
+    if values:
+        assert tuple(values["watchNamespaces"]) in parsed
+    with pytest.raises(click.UsageError):
+        command.make_context(container["args"][0], [*container["args"][1:], "--no-such-flag"])

@@ -64,6 +64,20 @@ def test_sync_json_has_per_kind_counts_and_a_second_run_writes_nothing(tmp_path:
     assert harness.app.writes() == 0
 
 
+def test_plan_json_has_the_plan_with_field_level_changes(tmp_path: Path, harness: Harness) -> None:
+    integration = write_integration(tmp_path, harness)
+    secrets = write_secrets(tmp_path, harness.app.token)
+    invoke("sync", "-f", str(integration), "--secrets", str(secrets))
+    harness.company.change_position(1003, "Chief Data Officer")
+    result = invoke("plan", "-f", str(integration), "--secrets", str(secrets), "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["dryRun"] is True and data["test"]["personioReachable"] is True
+    (update,) = data["plan"]["users"]
+    assert update["action"] == "update" and update["external_id"] == "personio:1003"
+    assert {"field": "title", "old": harness.users()["1003"]["title"], "new": "Chief Data Officer"} in update["changes"]
+
+
 def test_credentials_from_the_environment(tmp_path: Path, harness: Harness) -> None:
     env = {
         "PERSONIO_CLIENT_ID": DEFAULT_CLIENT_ID,

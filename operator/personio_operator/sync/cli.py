@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import getpass
+import json
 import sys
 from pathlib import Path
 
@@ -102,8 +103,16 @@ def _run_once(
             dry_run=dry_run,
         )
     )
-    click.echo(report.model_dump_json(by_alias=True, indent=2) if as_json else _as_text(report))
+    click.echo(_as_json(report, with_plan=dry_run) if as_json else _as_text(report))
     sys.exit(EXIT_OK if report.succeeded else EXIT_FAILED)
+
+
+def _as_json(report: RunReport, *, with_plan: bool) -> str:
+    """The run report; for a Test also the plan itself (every operation with its field-level changes)."""
+    data = report.model_dump(mode="json", by_alias=True)
+    if with_plan and report.plan is not None:
+        data["plan"] = report.plan.model_dump(mode="json", exclude={"users": {"__all__": {"desired"}}})
+    return json.dumps(data, indent=2, ensure_ascii=False)
 
 
 def _as_text(report: RunReport) -> str:

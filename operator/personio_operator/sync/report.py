@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
 from personio_operator.errors import ErrorKind
+from personio_operator.target.plan import TargetPlan
 
 
 class _Model(BaseModel):
@@ -76,6 +77,9 @@ class RunReport(_Model):
     objects: list[ObjectResult] = Field(default_factory=list)  # failed ones first, then the rest
     test: TestResult | None = None
     plan_text: str | None = None  # the rendered plan (for Tests and the CLI)
+    # The plan itself, for machines (``plan --json``). Left out of dumps unless asked for, so that
+    # status.history stays small: ``report.model_dump(by_alias=True, include=...)`` or the CLI.
+    plan: TargetPlan | None = Field(default=None, exclude=True)
 
     @property
     def succeeded(self) -> bool:

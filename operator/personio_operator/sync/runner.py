@@ -165,6 +165,7 @@ def _finish(report: RunReport, progress: _Progress, dry_run: bool) -> None:
         warnings = [*warnings[:MAX_WARNINGS], f"... and {len(warnings) - MAX_WARNINGS} more warnings"]
     report.warnings = warnings
     report.plan_text = progress.plan_text
+    report.plan = progress.plan
     if dry_run:
         report.test = progress.test
     if progress.plan is None:

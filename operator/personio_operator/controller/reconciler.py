@@ -157,7 +157,8 @@ class Reconciler:
                 self._runs.pop(run.id, None)
                 self._in_flight.discard(run.id)
                 self.metrics.running.dec()
-        await self._finish(key, body, obj, view, run, report)
+            # Still inside the slot: status.currentRun is cleared before another run may start.
+            await self._finish(key, body, obj, view, run, report)
 
     async def _execute_or_record_interruption(
         self, key: Key, body: Any, obj: Mapping[str, Any], run: CurrentRun

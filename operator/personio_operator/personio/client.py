@@ -125,8 +125,10 @@ class PersonioClient:
             async with asyncio.timeout(budget.remaining()):
                 return await work
         except TimeoutError:
+            last = self.http.stats.last_problem
+            cause = f" (last problem: {last})" if last else ""
             raise PersonioUnavailableError(
-                f"Personio did not finish {what} within the run's time budget of {budget.seconds:g} s; "
+                f"Personio did not finish {what} within the run's time budget of {budget.seconds:g} s{cause}; "
                 "the next run will try again"
             ) from None
 

@@ -118,6 +118,7 @@ class HttpStats:
     requests: dict[str, int] = field(default_factory=dict)
     throttled: int = 0
     retried: int = 0
+    last_problem: str | None = None  # the most recent retried failure, for error messages
 
     def count(self, endpoint: str) -> None:
         self.requests[endpoint] = self.requests.get(endpoint, 0) + 1
@@ -302,6 +303,7 @@ class PersonioHttp:
                 f"status and that {self.base_url} is reachable"
             )
         self.stats.retried += 1
+        self.stats.last_problem = f"{method} {path}: {problem}"
         log.info("Personio %s %s: %s, retrying in %.2f s", method, path, problem, wait)
         await asyncio.sleep(wait)
 

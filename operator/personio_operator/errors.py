@@ -13,7 +13,7 @@ class ErrorKind(StrEnum):
     """How the operator reacts to an error."""
 
     CONFIGURATION = "Configuration"  # wrong credentials, missing attribute, bad URL: pause at once
-    TRANSIENT = "Transient"  # rate limits, 5xx, timeouts beyond the run's budget: retry next slot
+    TRANSIENT = "Transient"  # rate limits, 5xx, timeouts: retried inside the run; still failing -> pause
     SAFETY = "Safety"  # a guard refused to write (incomplete fetch, too many deactivations): pause
     DATA = "Data"  # the HR or app data cannot be synced as it is: pause
 

@@ -105,7 +105,7 @@ def test_operator_settings_reach_the_container_environment(chart: helm.Chart) ->
                 "from": "ops@example",
                 "existingSecret": "smtp-login",
             },
-            "operator": {"maxConcurrentRuns": 7},
+            "operator": {"maxConcurrentRuns": 7, "runBudgetSeconds": 600},
             "metrics": {"port": 9300},
         },
     )
@@ -116,6 +116,7 @@ def test_operator_settings_reach_the_container_environment(chart: helm.Chart) ->
     assert env["PERSONIO_OPERATOR_SMTP_FROM"] == "ops@example"
     assert env["PERSONIO_OPERATOR_SMTP_SECRET"] == "smtp-login"
     assert env["PERSONIO_OPERATOR_MAX_CONCURRENT_RUNS"] == "7"
+    assert env["PERSONIO_OPERATOR_RUN_BUDGET_SECONDS"] == "600"
     assert env["PERSONIO_OPERATOR_METRICS_PORT"] == "9300"
     assert env["POD_NAMESPACE"] == {"fieldRef": {"fieldPath": "metadata.namespace"}}
     # Every value is a string, as the API server requires for env values.

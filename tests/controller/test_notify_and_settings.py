@@ -95,6 +95,7 @@ def test_settings_from_the_chart_environment():
             "PERSONIO_OPERATOR_MAX_CONCURRENT_RUNS": "4",
             "PERSONIO_OPERATOR_METRICS_PORT": "9100",
             "PERSONIO_OPERATOR_NAMESPACES": "tenant-a, tenant-b,",
+            "PERSONIO_OPERATOR_RUN_BUDGET_SECONDS": "600",
             "POD_NAMESPACE": "personio-operator",
         }
     )
@@ -105,6 +106,7 @@ def test_settings_from_the_chart_environment():
     assert settings.metrics_port == 9100
     assert settings.namespaces == ("tenant-a", "tenant-b")
     assert settings.operator_namespace == "personio-operator"
+    assert settings.run_budget_seconds == 600
 
 
 def test_bad_setting_names_the_variable():
@@ -112,3 +114,5 @@ def test_bad_setting_names_the_variable():
         OperatorSettings.from_env({"PERSONIO_OPERATOR_SMTP_PORT": "smtp"})
     with pytest.raises(ValueError, match="PERSONIO_OPERATOR_MAX_CONCURRENT_RUNS"):
         OperatorSettings.from_env({"PERSONIO_OPERATOR_MAX_CONCURRENT_RUNS": "0"})
+    with pytest.raises(ValueError, match="PERSONIO_OPERATOR_RUN_BUDGET_SECONDS"):
+        OperatorSettings.from_env({"PERSONIO_OPERATOR_RUN_BUDGET_SECONDS": "-5"})

@@ -343,3 +343,41 @@ async def test_run_left_behind_by_a_killed_operator_is_recorded_at_start(cluster
         "teams": entry["teams"],
     }
     assert "safe to run again" in entry["error"]
+
+
+async def test_transient_failure_pauses_emails_and_a_successful_manual_run_resumes(
+    cluster, api, clock, personio, app, smtp
+):
+    from personio_operator.controller.settings import SmtpSettings
+
+    sink, port = smtp
+    settings = fast_settings(smtp=SmtpSettings(host="127.0.0.1", port=port, starttls=False), run_budget_seconds=1.0)
+    await good_credentials(api)
+    personio.faults.add("/v2/persons", status=503, times=None)  # Personio is down for longer than the budget
+    async with running_operator(cluster, settings, clock):
+        await api.create_integration("acme", integration_spec(personio.base_url, app.url))
+        status = await eventually(
+            lambda: _status_if(api, lambda s: s.get("pausedGeneration") == 1 and s.get("history")), what="pause"
+        )
+        assert status["phase"] == "Paused"
+        assert status["history"][0]["result"] == "Failed"
+        assert "503" in status["history"][0]["error"]
+        [mail] = await eventually(lambda: sink.messages, what="the failure e-mail")
+        assert "paused" in mail.get_content()
+        assert app.writes() == 0
+
+        clock.set(datetime(2026, 11, 26, 4, 0, tzinfo=UTC))  # the next slot passes while paused
+        await stays(lambda: _history_is(api, 1), seconds=1.0, what="no scheduled run while paused")
+
+        personio.faults.clear()  # Personio is back; the owner asks for a run
+        await api.annotate("acme", RUN_REQUEST_ANNOTATION, "2026-11-26T08:00:00Z by owner@acme.example")
+        entries = await eventually(history_has(api, 2), what="the manual run")
+    assert entries[0]["result"] == "Succeeded"
+    assert entries[0]["startedBy"] == "owner@acme.example"
+    status = await api.status("acme")
+    assert status.get("pausedGeneration") is None
+    assert status["phase"] == "Active"
+
+
+async def _history_is(api: Api, count: int) -> bool:
+    return len(await history(api)) == count

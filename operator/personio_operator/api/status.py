@@ -49,7 +49,7 @@ class Condition(_Model):
 class Phase(StrEnum):
     ACTIVE = "Active"  # scheduled runs happen; the last run (if any) succeeded
     RUNNING = "Running"  # a run is in flight
-    FAILING = "Failing"  # the last run failed with a transient error; the next slot retries
+    FAILING = "Failing"  # resumed (spec or Secret changed) after a failed run; the next run will tell
     PAUSED = "Paused"  # a run failed; no scheduled runs until the spec or a Secret changes
     INACTIVE = "Inactive"  # spec.active is false
 

@@ -200,7 +200,9 @@ class Reconciler:
     ) -> None:
         status = view.status
         was_paused = status.paused_generation is not None
-        pause = not report.succeeded and (report.error_kind is not ErrorKind.TRANSIENT or was_paused)
+        # The seed's rule: any failed run pauses automatic runs until the problem is fixed. Transient
+        # problems were already retried inside the run, within its time budget.
+        pause = not report.succeeded
         outcome = Outcome(paused=False)
         if pause:
             outcome = Outcome(
@@ -271,6 +273,7 @@ class Reconciler:
                 dry_run=dry_run,
                 run_id=run.id,
                 now=self.clock.now,
+                budget_seconds=self.settings.run_budget_seconds,
             )
         except Exception:
             log.exception("Run %s of %s/%s crashed", run.id, namespace, obj.get("metadata", {}).get("name"))

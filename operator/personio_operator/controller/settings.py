@@ -35,6 +35,9 @@ class OperatorSettings(BaseModel):
     secret_check_seconds: float = Field(
         default=60, ge=0, description="How often a paused integration checks whether its Secrets changed."
     )
+    run_budget_seconds: float = Field(
+        default=1800, gt=0, description="Time each side of a run (Personio, the app) may take, retries included."
+    )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> OperatorSettings:
@@ -58,6 +61,7 @@ class OperatorSettings(BaseModel):
             "metrics_port": get("METRICS_PORT"),
             "tick_seconds": get("TICK_SECONDS"),
             "secret_check_seconds": get("SECRET_CHECK_SECONDS"),
+            "run_budget_seconds": get("RUN_BUDGET_SECONDS"),
         }
         try:
             return cls(
@@ -82,6 +86,7 @@ _ENV_NAMES = {
     "metrics_port": "METRICS_PORT",
     "tick_seconds": "TICK_SECONDS",
     "secret_check_seconds": "SECRET_CHECK_SECONDS",
+    "run_budget_seconds": "RUN_BUDGET_SECONDS",
 }
 
 

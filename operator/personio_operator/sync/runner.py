@@ -38,8 +38,7 @@ log = logging.getLogger(__name__)
 MAX_WARNINGS = 200  # a report is stored in the CR's status; the rest is summarised in one line
 # Personio v2 needs one employments call per person at ~30 requests/s: 10,000 people take ~6 minutes
 # by the rate limits alone, so each side gets 30 minutes before the run gives up (nothing half-read is used).
-PERSONIO_BUDGET_SECONDS = 1800.0
-SCIM_BUDGET_SECONDS = 1800.0
+DEFAULT_BUDGET_SECONDS = 1800.0
 
 
 @dataclass
@@ -62,7 +61,9 @@ async def run_integration(
     dry_run: bool = False,
     run_id: str | None = None,
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    budget_seconds: float = DEFAULT_BUDGET_SECONDS,
 ) -> RunReport:
+    """``budget_seconds`` bounds each side (Personio, the app): retries stop and the run fails once it is spent."""
     report = RunReport(
         id=run_id or uuid.uuid4().hex[:12],
         trigger=trigger,
@@ -72,7 +73,7 @@ async def run_integration(
     )
     progress = _Progress()
     try:
-        await _run(spec, secrets, dry_run, progress)
+        await _run(spec, secrets, dry_run, progress, budget_seconds)
     except SyncError as err:
         report.result, report.error, report.error_kind = RunResult.FAILED, err.message, err.kind
     except Exception as err:  # a bug must not stop the operator; the traceback goes to the log only
@@ -94,9 +95,11 @@ async def run_integration(
     return report
 
 
-async def _run(spec: PersonioIntegrationSpec, secrets: RunSecrets, dry_run: bool, progress: _Progress) -> None:
+async def _run(
+    spec: PersonioIntegrationSpec, secrets: RunSecrets, dry_run: bool, progress: _Progress, budget_seconds: float
+) -> None:
     check_templates(spec.teams.name_templates)
-    fetched = await _fetch(spec, secrets, progress)
+    fetched = await _fetch(spec, secrets, progress, budget_seconds)
     check_fetch(fetched, spec)
     requested = requested_attributes(spec)
     build = build_desired(fetched.employees, spec, available=requested - set(fetched.missing_attributes))
@@ -107,7 +110,7 @@ async def _run(spec: PersonioIntegrationSpec, secrets: RunSecrets, dry_run: bool
         spec.target.scim.url,
         secrets.scim_token,
         max_concurrency=spec.target.scim.max_concurrency,
-        budget_seconds=SCIM_BUDGET_SECONDS,
+        budget_seconds=budget_seconds,
         token_hint=f"key {ref.key!r} of Secret {ref.name!r}",
     ) as scim:
         await scim.discover()
@@ -125,13 +128,15 @@ async def _run(spec: PersonioIntegrationSpec, secrets: RunSecrets, dry_run: bool
     _raise_for_failed_objects(progress.objects)
 
 
-async def _fetch(spec: PersonioIntegrationSpec, secrets: RunSecrets, progress: _Progress) -> FetchResult:
+async def _fetch(
+    spec: PersonioIntegrationSpec, secrets: RunSecrets, progress: _Progress, budget_seconds: float
+) -> FetchResult:
     ref = spec.personio.credentials_secret_ref
     async with PersonioClient(
         spec.personio,
         secrets.personio_client_id,
         secrets.personio_client_secret,
-        budget_seconds=PERSONIO_BUDGET_SECONDS,
+        budget_seconds=budget_seconds,
         credentials_hint=f"Secret {ref.name!r}",
     ) as personio:
         fetched = await personio.fetch_employees(set(requested_attributes(spec)))

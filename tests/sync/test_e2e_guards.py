@@ -122,3 +122,14 @@ async def test_personio_credentials_refused(harness: Harness) -> None:
     assert not report.succeeded and report.error_kind is ErrorKind.CONFIGURATION
     assert "bad-secret" not in report.model_dump_json()
     assert harness.app.writes() == 0
+
+
+async def test_a_fatal_error_midway_still_reports_what_was_written(harness: Harness) -> None:
+    harness.app.faults.add(method="POST", path="/Groups", status=401, times=None)  # the token loses group rights
+    report = await harness.run(teams={"department": True})
+    assert not report.succeeded and report.error_kind is ErrorKind.CONFIGURATION
+    created = len(harness.users())
+    assert created == len(harness.in_scope_ids())  # users were written before groups failed
+    assert report.users.created == created  # and the report says so
+    assert report.teams.created == 0
+    assert "Group" not in {o.kind for o in report.objects}

@@ -121,8 +121,14 @@ async def _run(
         check_deactivations(plan, spec)
         if dry_run or plan.is_empty:
             return
+        finished: list[ObjectResult] = []
         try:
-            progress.objects = await apply_plan(scim, plan, state=current, concurrency=spec.target.scim.max_concurrency)
+            progress.objects = await apply_plan(
+                scim, plan, state=current, concurrency=spec.target.scim.max_concurrency, finished=finished
+            )
+        except SyncError:
+            progress.objects = finished  # what was written before the fatal error still counts
+            raise
         finally:
             log.info("applied plan: SCIM requests %s", scim.stats.as_dict())
     _raise_for_failed_objects(progress.objects)

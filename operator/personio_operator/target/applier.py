@@ -26,19 +26,26 @@ _Op = TypeVar("_Op")
 
 
 async def apply_plan(
-    client: ScimClient, plan: TargetPlan, *, state: TargetState, concurrency: int = 8
+    client: ScimClient,
+    plan: TargetPlan,
+    *,
+    state: TargetState,
+    concurrency: int = 8,
+    finished: list[ObjectResult] | None = None,
 ) -> list[ObjectResult]:
     """Apply the plan; results in plan order (users, manager links, groups).
 
     ``state`` is what the plan was made from: it maps externalIds of existing users to SCIM ids.
     ``concurrency`` bounds the objects in flight; the client bounds the requests in flight.
+    ``finished``, when given, receives each object's result as soon as it is done, so a caller still
+    knows what was written when a fatal error stops the rest.
     """
     ids: dict[str, str] = {}
     for user in state.users:
         if is_managed_external_id(user.external_id) and user.external_id not in ids:
             assert user.external_id is not None
             ids[user.external_id] = user.id
-    applier = _Applier(client, ids, concurrency)
+    applier = _Applier(client, ids, concurrency, finished if finished is not None else [])
     user_results: dict[str, ObjectResult] = {}
     for wave in _manager_first_waves(plan.users):
         for result in await applier.run(wave, applier.user):
@@ -87,8 +94,9 @@ def _manager_first_waves(ops: Sequence[UserOp]) -> list[list[UserOp]]:
 
 
 class _Applier:
-    def __init__(self, client: ScimClient, ids: dict[str, str], concurrency: int) -> None:
+    def __init__(self, client: ScimClient, ids: dict[str, str], concurrency: int, finished: list[ObjectResult]) -> None:
         self.client = client
+        self.finished = finished
         self.ids = ids  # user externalId -> SCIM id, grows as users are created / adopted
         self.manager_set_on_create: dict[str, str] = {}
         self.limit = asyncio.Semaphore(concurrency)
@@ -96,7 +104,9 @@ class _Applier:
     async def run(self, ops: Sequence[_Op], apply: Callable[[_Op], Awaitable[ObjectResult]]) -> list[ObjectResult]:
         async def guarded(op: _Op) -> ObjectResult:
             async with self.limit:
-                return await apply(op)
+                result = await apply(op)
+            self.finished.append(result)
+            return result
 
         tasks = [asyncio.ensure_future(guarded(op)) for op in ops]
         try:

@@ -147,3 +147,7 @@ def test_demo_runs_offline_and_prints_the_run_table() -> None:
     table = out[out.index("Started at") :].splitlines()
     assert len([line for line in table[2:6] if "✓ ok" in line]) == 4
     assert "rename: department" in out and "What just happened" in out
+    scheduled_plan = out[out.index("4. The next scheduled run") : out.index("5. ")]
+    leaver = out[out.index("leaver: ") :].split("\n", 1)[0]
+    assert "  - deactivate" in scheduled_plan, "the leaver's deactivation must be visible in the plan"
+    assert "inactive in Personio" in scheduled_plan, leaver

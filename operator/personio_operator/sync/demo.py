@@ -147,8 +147,12 @@ def run_demo(*, employees: int = 40, out: Printer = print) -> int:
         return 0 if ok else 1
 
 
+_ALWAYS_SHOWN = ("  - ", "  ^ ", "  ! ")  # deactivations, reactivations, removals and warnings
+
+
 def _shortened(plan_text: str, per_section: int = 8) -> str:
-    """The first lines of each section of a rendered plan (the summary line keeps every count)."""
+    """The first lines of each section of a rendered plan (the summary line keeps every count);
+    deactivations, reactivations, team removals and warnings are always shown."""
     lines: list[str] = []
     shown = 0
     hidden = 0
@@ -158,6 +162,8 @@ def _shortened(plan_text: str, per_section: int = 8) -> str:
                 lines.append(f"  ... and {hidden} more")
             lines.append(line)
             shown = hidden = 0
+        elif line.startswith(_ALWAYS_SHOWN):
+            lines.append(line)
         elif shown < per_section:
             lines.append(line)
             shown += 1

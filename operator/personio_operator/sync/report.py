@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
 from personio_operator.errors import ErrorKind
-from personio_operator.target.plan import TargetPlan
+from personio_operator.target.plan import Counts, TargetPlan
 
 
 class _Model(BaseModel):
@@ -32,15 +32,6 @@ class RunResult(StrEnum):
     SUCCEEDED = "Succeeded"
     FAILED = "Failed"
     INTERRUPTED = "Interrupted"
-
-
-class Counts(_Model):
-    created: int = 0
-    updated: int = 0
-    deactivated: int = 0
-    reactivated: int = 0
-    removed: int = 0
-    unchanged: int = 0
 
 
 class ObjectResult(_Model):

@@ -64,7 +64,9 @@ class GroupOp(BaseModel):
     desired: DesiredGroup | None = None
 
 
-class PlanCounts(BaseModel):
+class Counts(BaseModel):
+    """Per-kind counts of a plan, and of a run report (``sync.report`` uses this same model)."""
+
     created: int = 0
     updated: int = 0
     deactivated: int = 0
@@ -82,8 +84,8 @@ class TargetPlan(BaseModel):
     managed_users_before: int = 0  # how many users we owned before the run (for % thresholds)
     warnings: list[str] = Field(default_factory=list)
 
-    def user_counts(self) -> PlanCounts:
-        counts = PlanCounts(unchanged=self.users_unchanged)
+    def user_counts(self) -> Counts:
+        counts = Counts(unchanged=self.users_unchanged)
         for op in self.users:
             if op.action in (UserAction.CREATE,):
                 counts.created += 1
@@ -95,8 +97,8 @@ class TargetPlan(BaseModel):
                 counts.reactivated += 1
         return counts
 
-    def group_counts(self) -> PlanCounts:
-        counts = PlanCounts(unchanged=self.groups_unchanged)
+    def group_counts(self) -> Counts:
+        counts = Counts(unchanged=self.groups_unchanged)
         for op in self.groups:
             if op.action is GroupAction.CREATE:
                 counts.created += 1

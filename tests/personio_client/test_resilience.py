@@ -174,4 +174,18 @@ async def test_a_v1_page_lost_mid_walk_marks_the_fetch_incomplete():
         sandbox.faults.drop_page("/v1/company/employees", page_index=1, keep=10)
         result = await fetch(sandbox, "v1")
     assert not result.all_pages_read
-    assert any("only 110 records" in w for w in result.warnings)
+    assert any("only 110 different people" in w for w in result.warnings)
+
+
+async def test_a_v1_page_that_repeats_one_record_and_loses_another_marks_the_fetch_incomplete():
+    # What offset paging does when the list shifts mid-walk: the page stays full and the total stays
+    # right, but one person is read twice and another never. Counting records would call that complete.
+    company = generate_company(employees=250, seed=6)
+    with SandboxServer(company, NO_LIMITS) as sandbox:
+        sandbox.faults.drop_page("/v1/company/employees", page_index=1, keep=99)
+        sandbox.faults.duplicate_record("/v1/company/employees", page_index=1)
+        result = await fetch(sandbox, "v1")
+    assert result.duplicates_collapsed == 1
+    assert len(result.employees) == 249
+    assert not result.all_pages_read and not result.complete
+    assert any("249 different people" in w for w in result.warnings)

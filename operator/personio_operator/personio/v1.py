@@ -31,7 +31,8 @@ class V1Fetcher:
         keys = sorted({a.value for a in attributes} | set(EXTRA_KEYS))
         collected = Collected()
         pages_read = 0
-        read = 0
+        read = 0  # records on the pages, repeats included (paging stops when Personio runs out)
+        unidentified = 0
         total: int | None = None
         offset = 0
         while True:
@@ -49,6 +50,7 @@ class V1Fetcher:
             for item in items:
                 record = parse_employee(item)
                 if record is None:
+                    unidentified += 1
                     collected.warn(f"an employee on page {pages_read} has no id and was skipped")
                 else:
                     collected.add(record)
@@ -57,12 +59,15 @@ class V1Fetcher:
             if total_pages is not None and pages_read >= total_pages and (total is None or read >= total):
                 break
             offset += len(items)
+        # Offset paging over a list that shifts mid-walk repeats one person and skips another while every
+        # page stays full, so completeness is judged by the distinct people read, not by the records.
+        distinct = len(collected.records) + unidentified
         all_pages_read = True
-        if total is not None and read < total:
+        if total is not None and distinct < total:
             all_pages_read = False
             collected.warn(
-                f"Personio reported {total} employees but only {read} records could be read; the list may be "
-                "incomplete (employees changed during the fetch?)"
+                f"Personio reported {total} employees but only {distinct} different people could be read "
+                f"({read} records); the list may be incomplete (employees changed during the fetch?)"
             )
         log.info("Personio v1: %d employees on %d pages", len(collected.records), pages_read)
         return build_result("v1", collected, attributes, pages_read=pages_read, all_pages_read=all_pages_read)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 
+import pytest
 from pydantic import SecretStr
 
 from personio_operator.sync.report import ObjectResult
@@ -200,3 +201,35 @@ def _manager_of(user: dict) -> str | None:
 async def _wait_for_stalled_answers(server: ScimTestServer) -> None:
     stalled = [f for f in server.faults.items if f.after_processing]
     await eventually(lambda: all(f.fired == f.times for f in stalled), message="all stalled faults fired")
+
+
+@pytest.mark.parametrize("stale_listed_first", [True, False])
+async def test_links_and_memberships_go_to_the_user_the_planner_synced_when_an_external_id_is_doubled(
+    scim_server, stale_listed_first
+):
+    # Some apps accept the same externalId twice; the planner syncs the active user, so the applier must
+    # resolve group members and manager links to that same user, whatever order the app lists them in.
+    stale = scim_server.add_user("old.person1@acme.example", external_id="personio:1", active=False)
+    synced = scim_server.add_user("person1@acme.example", external_id="personio:1")
+    await sync_once(scim_server, DesiredState(users=[desired_user(1)]))  # person 1 now matches: no op next time
+    desired = DesiredState(
+        users=[desired_user(1), desired_user(2, manager_external_id="personio:1")],
+        groups=[desired_group("department", "1", "Department Engineering", [1, 2])],
+    )
+
+    async with ScimClient(scim_server.url, SecretStr(SCIM_TOKEN), budget_seconds=30) as client:
+        await client.discover()
+        listed = await client.read_state()
+        order = sorted(listed.users, key=lambda user: user.active == stale_listed_first)
+        state = listed.model_copy(update={"users": order})
+        plan = plan_target(desired, state)
+        results = await apply_plan(client, plan, state=state)
+
+    assert all(result.ok for result in results), results
+    assert [op.external_id for op in plan.users] == ["personio:2"]
+    assert any("more than one user with externalId personio:1" in warning for warning in plan.warnings)
+    users = {user["userName"]: user for user in scim_server.users()}
+    manager = users["person2@acme.example"][ENTERPRISE_SCHEMA]["manager"]["value"]
+    assert manager == synced["id"] != stale["id"]
+    (group,) = [group for group in scim_server.groups() if group.get("externalId") == "personio:department:1"]
+    assert {member["value"] for member in group["members"]} == {synced["id"], users["person2@acme.example"]["id"]}

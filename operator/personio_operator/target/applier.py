@@ -16,8 +16,9 @@ from typing import TypeVar
 from personio_operator.errors import ConfigurationError, SyncError, TransientError
 from personio_operator.sync.report import ObjectResult
 from personio_operator.target.client import ScimClient
-from personio_operator.target.models import TargetState, is_managed_external_id
+from personio_operator.target.models import TargetState
 from personio_operator.target.plan import GroupAction, GroupOp, ManagerLinkOp, TargetPlan, UserAction, UserOp
+from personio_operator.target.planner import index_managed_users
 
 log = logging.getLogger(__name__)
 
@@ -40,11 +41,7 @@ async def apply_plan(
     ``finished``, when given, receives each object's result as soon as it is done, so a caller still
     knows what was written when a fatal error stops the rest.
     """
-    ids: dict[str, str] = {}
-    for user in state.users:
-        if is_managed_external_id(user.external_id) and user.external_id not in ids:
-            assert user.external_id is not None
-            ids[user.external_id] = user.id
+    ids = {external_id: user.id for external_id, user in index_managed_users(state.users).items()}
     applier = _Applier(client, ids, concurrency, finished if finished is not None else [])
     user_results: dict[str, ObjectResult] = {}
     for wave in _manager_first_waves(plan.users):

@@ -73,7 +73,7 @@ def adoption_changes(current: ScimUser, desired: DesiredUser) -> list[FieldChang
 
 def plan_target(desired: DesiredState, current: TargetState) -> TargetPlan:
     plan = TargetPlan()
-    managed = _index_managed(current.users, plan.warnings)
+    managed = index_managed_users(current.users, plan.warnings)
     by_user_name: dict[str, list[ScimUser]] = defaultdict(list)
     for user in current.users:
         by_user_name[user.user_name.casefold()].append(user)
@@ -152,14 +152,17 @@ def plan_target(desired: DesiredState, current: TargetState) -> TargetPlan:
     return plan
 
 
-def _index_managed(users: Iterable[ScimUser], warnings: list[str]) -> dict[str, ScimUser]:
-    """Managed users by externalId. Some servers accept duplicate externalIds: keep the active one."""
+def index_managed_users(users: Iterable[ScimUser], warnings: list[str] | None = None) -> dict[str, ScimUser]:
+    """Managed users by externalId. Some servers accept duplicate externalIds: the active one (then the
+    lowest id) is synced, whatever order the app lists them in; the planner and the applier both use this."""
     managed: dict[str, ScimUser] = {}
     for user in sorted(users, key=lambda user: (not user.active, user.id)):
         if not is_managed_external_id(user.external_id):
             continue
         assert user.external_id is not None
         if user.external_id in managed:
+            if warnings is None:
+                continue
             warnings.append(
                 f"the app holds more than one user with externalId {user.external_id}; "
                 f"only {managed[user.external_id].user_name!r} (id {managed[user.external_id].id}) is synced"

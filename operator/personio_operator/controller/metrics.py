@@ -38,6 +38,11 @@ class Metrics:
             "personio_operator_paused_integrations", "Integrations paused after a failure.", registry=self.registry
         )
         self.running = Gauge("personio_operator_runs_in_flight", "Runs in flight.", registry=self.registry)
+        self.waiting = Gauge(
+            "personio_operator_runs_waiting",
+            "Runs and tests waiting for a free slot (PERSONIO_OPERATOR_MAX_CONCURRENT_RUNS).",
+            registry=self.registry,
+        )
         self._paused: set[tuple[str, str]] = set()
         self._server = None
 

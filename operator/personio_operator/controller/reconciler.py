@@ -8,10 +8,11 @@ watch view can never start a run twice.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -127,14 +128,21 @@ class Reconciler:
     # -- runs -------------------------------------------------------------------------------
 
     async def _run(self, key: Key, body: Any, obj: Mapping[str, Any], view: View, action: Action) -> None:
-        assert action.trigger is not None and action.started_by is not None
-        async with self._slots:
-            run = CurrentRun(
-                id=uuid.uuid4().hex[:12],
-                trigger=action.trigger,
-                started_by=action.started_by,
-                start_time=status_patches.timestamp(self._now()),
-            )
+        async with self._run_slot() as waited:
+            if waited:
+                # Waiting for a slot can take a whole run of another integration: decide again on
+                # what the object says now (it may have been switched off, paused or deleted).
+                fresh = await self.kube.get_integration(*key)
+                if fresh is None:
+                    return
+                obj, view = fresh, View.of(fresh)
+                action = decide(view, self.clock.now(), in_flight=self._in_flight, secrets_check_due=False)
+                if action.kind is not ActionKind.RUN:
+                    return  # the next tick does what is due now
+            assert action.trigger is not None and action.started_by is not None
+            run = self._new_run(action.trigger, action.started_by)
+            # Versions of the Secrets this run reads: a change after this point resumes a pause.
+            secret_versions_at_start = await self._secret_versions_or_empty(key[0], obj)
             self._in_flight.add(run.id)
             self.metrics.running.inc()
             try:
@@ -158,7 +166,31 @@ class Reconciler:
                 self._in_flight.discard(run.id)
                 self.metrics.running.dec()
             # Still inside the slot: status.currentRun is cleared before another run may start.
-            await self._finish(key, body, obj, view, run, report)
+            await self._finish(key, body, obj, view, run, report, secret_versions_at_start)
+
+    @contextlib.asynccontextmanager
+    async def _run_slot(self) -> AsyncIterator[bool]:
+        """Hold one of the ``max_concurrent_runs`` slots; yields whether it had to wait for it."""
+        full = self._slots.locked()
+        if full:
+            self.metrics.waiting.inc()
+        try:
+            await self._slots.acquire()
+        finally:
+            if full:
+                self.metrics.waiting.dec()
+        try:
+            yield full
+        finally:
+            self._slots.release()
+
+    def _new_run(self, trigger: RunTrigger, started_by: str) -> CurrentRun:
+        return CurrentRun(
+            id=uuid.uuid4().hex[:12],
+            trigger=trigger,
+            started_by=started_by,
+            start_time=status_patches.timestamp(self._now()),
+        )
 
     async def _execute_or_record_interruption(
         self, key: Key, body: Any, obj: Mapping[str, Any], run: CurrentRun
@@ -196,7 +228,14 @@ class Reconciler:
             await asyncio.wait(tasks, timeout=grace_seconds)
 
     async def _finish(
-        self, key: Key, body: Any, obj: Mapping[str, Any], view: View, run: CurrentRun, report: RunReport
+        self,
+        key: Key,
+        body: Any,
+        obj: Mapping[str, Any],
+        view: View,
+        run: CurrentRun,
+        report: RunReport,
+        secret_versions: dict[str, str],
     ) -> None:
         status = view.status
         was_paused = status.paused_generation is not None
@@ -208,7 +247,7 @@ class Reconciler:
             outcome = Outcome(
                 paused=True,
                 pause_generation=view.generation,
-                pause_secret_versions=await self._secret_versions_or_empty(key[0], obj),
+                pause_secret_versions=secret_versions,
             )
             self._last_secret_check[key] = time.monotonic()
         state = self._state(obj, view, paused=pause)
@@ -237,13 +276,8 @@ class Reconciler:
 
     async def _test(self, key: Key, body: Any, obj: Mapping[str, Any], view: View, action: Action) -> None:
         assert action.request is not None and action.started_by is not None
-        async with self._slots:
-            run = CurrentRun(
-                id=uuid.uuid4().hex[:12],
-                trigger=RunTrigger.MANUAL,
-                started_by=action.started_by,
-                start_time=status_patches.timestamp(self._now()),
-            )
+        async with self._run_slot():
+            run = self._new_run(RunTrigger.MANUAL, action.started_by)
             report = await self._execute(key[0], obj, run, dry_run=True)
         await self._patch(
             key, status_patches.dry_run_finished(view.status, self._state(obj, view), report, action.request.value)

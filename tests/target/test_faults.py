@@ -91,3 +91,15 @@ async def test_retry_after_longer_than_the_budget_gives_up_at_once(scim_server):
 
     assert scim_server.count("POST", "/Users") == 1
     assert scim_server.users() == []
+
+
+async def test_the_budget_bounds_all_retries_of_a_client_not_each_request_anew(scim_server):
+    # budget_seconds is the app side's share of a run: two requests that each wait 0.6 s must not
+    # both fit into a 1 s budget, or a flaky app could stretch a run far beyond its budget.
+    scim_server.faults.add(method="GET", path="/ServiceProviderConfig", status=429, retry_after=0.6, times=1)
+    scim_server.faults.add(method="GET", path="/Users", status=429, retry_after=0.6, times=1)
+    async with _client(scim_server, budget=1.0) as client:
+        await client.discover()
+        with pytest.raises(TransientError, match="HTTP 429"):
+            await client.list_users()
+    assert [r.status for r in scim_server.requests if r.path.startswith("/Users")] == [429]

@@ -3,8 +3,9 @@
 One client talks to one app. It discovers what the server supports, lists users and groups,
 and performs the writes the applier asks for. Every request goes through ``_send``: bounded
 concurrency, a per-request timeout, ``Retry-After`` on 429 (shared by all requests of the
-client), backoff on 5xx and timeouts within a budget, and typed errors. Creates are never
-blindly repeated: after an unclear outcome the client looks the object up first.
+client), backoff on 5xx and timeouts within one time budget for all of the client's retries, and
+typed errors. Creates are never blindly repeated: after an unclear outcome the client looks the
+object up first.
 
 PATCH writes only the attributes that changed, so it sends no ``If-Match``; ETags guard the
 read-modify-PUT used for servers without PATCH. Bulk is discovered but not used: single requests
@@ -108,6 +109,8 @@ class ScimClient:
         self._owns_http = http is None
         self._token_hint = token_hint
         self._resume_at = 0.0  # monotonic time before which no request is sent (after a 429)
+        # All retries of this client share one budget (the app side's share of a run), not one each.
+        self._retry_budget = RetryBudget(budget_seconds)
         self._member_removal_form = "filter"
         self._filter_refused = False
         self._patch_refused = False
@@ -118,6 +121,7 @@ class ScimClient:
         return f"ScimClient(url={self.url!r})"
 
     async def __aenter__(self) -> Self:
+        self._retry_budget = RetryBudget(self._budget_seconds)
         if self._http is None:
             limits = httpx.Limits(max_connections=self._max_concurrency * 2)
             self._http = httpx.AsyncClient(timeout=httpx.Timeout(self._timeout), limits=limits)
@@ -525,10 +529,10 @@ class ScimClient:
     async def _wait_for_retry(self, budget: RetryBudget, problem: str, *, delay: float | None = None) -> None:
         if delay is None:
             delay = backoff_seconds(max(1, budget.attempts))
-        if not budget.allows(delay):
+        if not self._retry_budget.allows(delay):
             raise TransientError(
-                f"The SCIM server at {self.url} kept failing ({problem}) for {self._budget_seconds:.0f}s; "
-                "the next run will try again"
+                f"The SCIM server at {self.url} kept failing ({problem}) and the run's time budget for the app "
+                f"({self._budget_seconds:.0f}s) is spent; the next run will try again"
             )
         await asyncio.sleep(delay)
 

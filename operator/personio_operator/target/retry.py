@@ -3,8 +3,8 @@
 A 429 is always repeated after its ``Retry-After`` (the server refused the request, so it did
 nothing). 5xx answers and timeouts are repeated with exponential backoff and jitter; the caller
 decides whether a repeat is safe (a POST is not: after an unclear outcome it looks up first).
-Every logical request has a budget: once waiting would take it past ``budget_seconds`` from its
-first attempt, it gives up with a ``TransientError``.
+All retries of one client share a budget: once a wait would take it past ``budget_seconds`` from
+the start of the client's session, it gives up with a ``TransientError``.
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ def backoff_seconds(attempt: int, *, base: float = 0.2) -> float:
 
 @dataclass
 class RetryBudget:
-    """The time one logical request may spend on repeats."""
+    """A time budget for repeats (the client's, for all its requests), and an attempt count (per request)."""
 
     budget_seconds: float
     started: float = field(default_factory=time.monotonic)

@@ -17,8 +17,8 @@ BINDING_KINDS = ("RoleBinding", "ClusterRoleBinding")
 # (apiGroup, resource) -> verbs: everything the operator may do where it serves integrations.
 EXPECTED_RULES = {
     (GROUP, PLURAL): {"get", "list", "watch", "patch"},
-    (GROUP, f"{PLURAL}/status"): {"get", "patch"},
-    ("", "events"): {"create", "patch"},
+    (GROUP, f"{PLURAL}/status"): {"patch"},
+    ("", "events"): {"create"},
     ("", "secrets"): {"get"},
 }
 VARIANTS = {

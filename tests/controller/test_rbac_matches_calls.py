@@ -1,0 +1,94 @@
+"""The chart's RBAC grants exactly the API calls the operator really makes: every call it makes in a
+run, a test, a failure, a pause with its Secret checks and a failure e-mail is allowed, and no rule
+grants a verb it never uses (KMock records every request; the operator's carry its bearer token)."""
+
+from __future__ import annotations
+
+import helm_python as helm
+import kmock
+import pytest
+
+from personio_operator.controller.settings import SmtpSettings
+from personio_operator.controller.triggers import TEST_REQUEST_ANNOTATION
+from personio_operator.personio.sandbox import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
+from tests.chart.conftest import CHART, render
+from tests.controller.harness import (
+    Api,
+    eventually,
+    fast_settings,
+    integration_spec,
+    put_credentials,
+    running_operator,
+)
+
+_VERBS = {
+    kmock.action.FETCH: "get",
+    kmock.action.LIST: "list",
+    kmock.action.WATCH: "watch",
+    kmock.action.CREATE: "create",
+    kmock.action.DELETE: "delete",
+}
+# kopf watches CRDs (and, with patterns, namespaces) only if allowed: the chart's optional
+# `rbac.discovery` rules, checked in tests/chart.
+_OPTIONAL_DISCOVERY = {"apiextensions.k8s.io", "namespaces"}
+
+
+def _operator_calls(cluster: kmock.KubernetesEmulator) -> set[tuple[str, str, str]]:
+    """(apiGroup, resource[/subresource], verb) of every request made with the operator's token."""
+    calls = set()
+    for request in list(cluster):
+        if not request.headers.get("Authorization") or request.resource is None or request.action is None:
+            continue
+        if not request.resource.plural:
+            continue  # API discovery (/api/v1, /apis/<group>/<version>): open to every authenticated user
+        resource = request.resource.plural or ""
+        if request.subresource:
+            resource = f"{resource}/{request.subresource}"
+        verb = _VERBS.get(request.action) or ("patch" if str(request.method).upper().endswith("PATCH") else "update")
+        calls.add((request.resource.group or "", resource, verb))
+    return calls
+
+
+def _granted(values: dict) -> set[tuple[str, str, str]]:
+    with helm.Chart.load(CHART) as chart:
+        objects = render(chart, values)
+    return {
+        (group, resource, verb)
+        for role in objects
+        if role["kind"] in ("Role", "ClusterRole") and not role["metadata"]["name"].endswith("-discovery")
+        for rule in role["rules"]
+        for group in rule["apiGroups"]
+        for resource in rule["resources"]
+        for verb in rule["verbs"]
+    }
+
+
+@pytest.fixture
+def app(scim_server_factory):
+    return scim_server_factory(token="rbac-scim-token")
+
+
+async def test_chart_rbac_is_exactly_what_the_operator_calls(cluster, api: Api, clock, personio, app, smtp) -> None:
+    _, port = smtp
+    await api.put_secret("smtp-login", {"username": "operator", "password": "smtp-password"}, namespace="operators")
+    settings = fast_settings(
+        smtp=SmtpSettings(host="127.0.0.1", port=port, starttls=False, credentials_secret="smtp-login")
+    )
+    async with running_operator(cluster, settings, clock):
+        # A failure (no Secrets yet): pause, Warning Events, e-mail with the SMTP login, Secret checks.
+        await api.create_integration("acme", integration_spec(personio.base_url, app.url))
+        await eventually(lambda: "Paused" in api.reasons("acme"), what="the pause")
+        await put_credentials(
+            api, client_id=DEFAULT_CLIENT_ID, client_secret=DEFAULT_CLIENT_SECRET, scim_token="rbac-scim-token"
+        )
+        await eventually(lambda: "Resumed" in api.reasons("acme"), what="resume after the Secret check")
+        # A test and a successful run.
+        await api.annotate("acme", TEST_REQUEST_ANNOTATION, "now by rbac@acme.example")
+        await eventually(lambda: "TestSucceeded" in api.reasons("acme"), what="the test")
+        await api.annotate("acme", "hrsync.dev/run-requested-at", "now by rbac@acme.example")
+        await eventually(lambda: "RunSucceeded" in api.reasons("acme"), what="the run")
+
+    used = {call for call in _operator_calls(cluster) if not (_OPTIONAL_DISCOVERY & {call[0], call[1]})}
+    granted = _granted({"smtp": {"host": "smtp.example", "existingSecret": "smtp-login"}})
+    assert used - granted == set(), "the operator makes calls the chart does not allow"
+    assert granted - used == set(), "the chart grants what the operator never does"

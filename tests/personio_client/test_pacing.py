@@ -6,8 +6,9 @@ import asyncio
 
 from pydantic import SecretStr
 
+from personio_operator.http_retry import retry_after_seconds
 from personio_operator.personio.auth import IssuedToken, TokenCache
-from personio_operator.personio.http import Redactor, _retry_after_seconds
+from personio_operator.personio.http import Redactor
 from personio_operator.personio.ratelimit import RateLimiter
 from personio_operator.personio.v2 import _pinned
 
@@ -102,9 +103,9 @@ def test_next_links_are_pinned_to_our_host_and_path():
 
 
 def test_retry_after_accepts_seconds_and_dates():
-    assert _retry_after_seconds("3") == 3.0
-    assert _retry_after_seconds("Wed, 21 Oct 2015 07:28:00 GMT") == 0.0  # in the past
-    assert _retry_after_seconds("soon") is None and _retry_after_seconds(None) is None
+    assert retry_after_seconds("3") == 3.0
+    assert retry_after_seconds("Wed, 21 Oct 2015 07:28:00 GMT") == 0.0  # in the past
+    assert retry_after_seconds("soon") is None and retry_after_seconds(None) is None
 
 
 async def test_concurrent_renewals_share_one_token_request():

@@ -7,6 +7,7 @@ from email.utils import format_datetime
 
 import pytest
 
+from personio_operator.http_retry import retry_after_seconds
 from personio_operator.target.discovery import ScimFeatures, features_from_config
 from personio_operator.target.payloads import (
     ENTERPRISE_URN,
@@ -19,7 +20,6 @@ from personio_operator.target.payloads import (
     user_patch_payload,
 )
 from personio_operator.target.plan import FieldChange
-from personio_operator.target.retry import retry_after_seconds
 from tests.target.factories import desired_user
 
 QUIRKY_USER = {

@@ -6,19 +6,18 @@ Callers get a successful response or a typed :mod:`personio_operator.personio.er
 from __future__ import annotations
 
 import asyncio
-import email.utils
 import logging
 import random
 import re
 import time
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import httpx
 
+from personio_operator.http_retry import RETRYABLE_STATUSES, retry_after_seconds
 from personio_operator.personio.errors import (
     PersonioAccessError,
     PersonioEndpointError,
@@ -51,7 +50,6 @@ def _install_log_redaction() -> None:
 
 _install_log_redaction()
 
-RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
 _DETAIL_LIMIT = 200
 
 
@@ -286,7 +284,7 @@ class PersonioHttp:
         return min(self.policy.backoff_max, self.policy.backoff_base * 2 ** (attempt - 1))
 
     def _wait_after_429(self, response: httpx.Response, attempt: int) -> float:
-        retry_after = _retry_after_seconds(response.headers.get("retry-after"))
+        retry_after = retry_after_seconds(response.headers.get("retry-after"))
         if retry_after is not None:
             return retry_after
         info = RateLimitHeaders.parse(response.headers)
@@ -314,22 +312,6 @@ def _transport_problem(exc: Exception) -> str:
     if isinstance(exc, httpx.ConnectError):
         return "could not connect"
     return type(exc).__name__
-
-
-def _retry_after_seconds(raw: str | None) -> float | None:
-    if not raw:
-        return None
-    try:
-        return max(0.0, float(raw))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(raw)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
 def _error_text(body: Any) -> str | None:

@@ -28,6 +28,7 @@ import httpx
 from pydantic import SecretStr
 
 from personio_operator.errors import ConfigurationError, SyncError, TransientError
+from personio_operator.http_retry import RETRYABLE_STATUSES, retry_after_seconds
 from personio_operator.target.discovery import ScimFeatures, features_from_config
 from personio_operator.target.errors import ScimConflictError, ScimRequestError
 from personio_operator.target.models import DesiredUser, ScimGroup, ScimUser, TargetState
@@ -50,7 +51,7 @@ from personio_operator.target.payloads import (
 )
 from personio_operator.target.plan import FieldChange
 from personio_operator.target.planner import adoption_changes
-from personio_operator.target.retry import RETRYABLE_STATUS, RetryBudget, backoff_seconds, retry_after_seconds
+from personio_operator.target.retry import RetryBudget, backoff_seconds
 
 log = logging.getLogger(__name__)
 
@@ -513,7 +514,7 @@ class ScimClient:
                 self._resume_at = max(self._resume_at, time.monotonic() + delay)
                 await self._wait_for_retry(budget, f"HTTP 429 on {method} {path}", delay=delay)
                 continue
-            if response.status_code in RETRYABLE_STATUS:
+            if response.status_code in RETRYABLE_STATUSES:
                 problem = f"HTTP {response.status_code} on {method} {path}"
                 if method in WRITE_METHODS and not repeat_unclear:
                     raise _UnclearOutcome(problem)

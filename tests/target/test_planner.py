@@ -78,6 +78,20 @@ def test_user_name_held_by_a_foreign_external_id_is_a_conflict_without_ops():
     assert any("person1@acme.example" in warning and "okta-123" in warning for warning in plan.warnings)
 
 
+def test_user_name_held_by_another_of_our_accounts_says_how_to_hand_it_over():
+    # A rehire under a new Personio id: the old person's account (ours) still holds the e-mail. It is
+    # never re-keyed on a guess, and the warning must not call it foreign but say how to hand it over.
+    rehired = desired_user(2, user_name="person1@acme.example", email="person1@acme.example")
+    old_account = scim_user_for(desired_user(1), "a", active=False)
+
+    plan = plan_target(DesiredState(users=[rehired]), TargetState(users=[old_account]))
+
+    assert plan.users == []
+    (warning,) = plan.warnings
+    assert "personio:1" in warning and "not ours" not in warning
+    assert "clear its externalId" in warning
+
+
 def test_inactive_desired_user_is_deactivated_and_never_created_or_adopted():
     ada, bob, cid = desired_user(1, active=False), desired_user(2, active=False), desired_user(3, active=False)
     current = TargetState(users=[scim_user_for(ada, "a", active=True), ScimUser(id="h", user_name=bob.user_name)])

@@ -199,10 +199,15 @@ def _managed_user_op(existing: ScimUser, wanted: DesiredUser) -> UserOp | None:
 
 def _conflict_warning(wanted: DesiredUser, holders: list[ScimUser]) -> str:
     owners = ", ".join(f"id {user.id} (externalId {user.external_id or 'empty'})" for user in holders)
-    return (
-        f"userName {wanted.user_name!r} of {wanted.external_id} is already used in the app by {owners}; "
-        "that user is not ours to change, so no account is created or adopted"
-    )
+    used = f"userName {wanted.user_name!r} of {wanted.external_id} is already used in the app by {owners}"
+    if len(holders) == 1 and is_managed_external_id(holders[0].external_id):
+        # Ours, but another Personio person's (e.g. a rehire under a new Personio id): never re-keyed on a guess.
+        return (
+            f"{used}, the account of another Personio person, so no account is created. If it is the same person "
+            "under a new Personio id, clear its externalId in the app and it is adopted on the next run; "
+            "otherwise give the two people different e-mails in Personio"
+        )
+    return f"{used}; that user is not ours to change, so no account is created or adopted"
 
 
 def _manager_links(

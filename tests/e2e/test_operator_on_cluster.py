@@ -1,9 +1,10 @@
 """The operator against a real cluster: apply the CRD from crds/, start the Personio sandbox and a
-SCIM server on 127.0.0.1, run ``personio-operator run`` as a local process, apply
-examples/cluster/local-sandbox.yaml (pointed at those servers), and check status, Events and
-``kubectl describe``.
+SCIM server on 127.0.0.1, run ``personio-operator run`` as a local process (a pod could not reach
+the test machine's 127.0.0.1), apply examples/cluster/local-sandbox.yaml pointed at those servers,
+and check status, Events, ``kubectl describe``, the trigger CLI, and pause/resume on a Secret change.
 
-Runs only with PERSONIO_OPERATOR_E2E=1 and a KUBECONFIG pointing at a disposable cluster.
+Runs only with PERSONIO_OPERATOR_E2E=1 and a KUBECONFIG pointing at a disposable cluster (kind);
+needs ``kubectl`` on PATH. The operator's log goes to a file (a pipe nobody reads would block it).
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,59 +23,23 @@ import yaml
 
 from personio_operator.api import GROUP, PLURAL, VERSION
 from personio_operator.controller.triggers import TEST_REQUEST_ANNOTATION, format_request
+from tests.e2e.conftest import ROOT, poll, requires_cluster
 
-pytestmark = [
-    pytest.mark.e2e,
-    pytest.mark.skipif(
-        os.environ.get("PERSONIO_OPERATOR_E2E") != "1" or not os.environ.get("KUBECONFIG"),
-        reason="needs PERSONIO_OPERATOR_E2E=1 and KUBECONFIG (a disposable cluster)",
-    ),
-]
+pytestmark = [pytest.mark.e2e, requires_cluster]
 
-ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "cluster" / "local-sandbox.yaml"
-CRD_FILE = next((ROOT / "crds").glob("*.yaml"), None)
+CLI = [sys.executable, "-c", "from personio_operator.cli import main; main()"]
+SECRET_KEYS = {"clientSecret", "token"}  # the credentials; client ids and Secret names may be logged
+WRONG_TOKEN = "e2e-wrong-token-value"
+REQUESTER = "e2e@example.test"
 
 
-def poll(probe: Callable[[], Any], *, within: float, what: str) -> Any:
-    deadline = time.monotonic() + within
-    last = None
-    while time.monotonic() < deadline:
-        last = probe()
-        if last:
-            return last
-        time.sleep(1)
-    raise AssertionError(f"timed out after {within}s waiting for {what}; last: {last!r}")
+def _documents() -> list[dict[str, Any]]:
+    return [doc for doc in yaml.safe_load_all(EXAMPLE.read_text()) if doc]
 
 
-@pytest.fixture(scope="module")
-def kube() -> Any:
-    from kubernetes import client, config
-
-    config.load_kube_config()
-    return client
-
-
-@pytest.fixture(scope="module")
-def crd(kube: Any) -> None:
-    assert CRD_FILE is not None, "crds/ holds no CRD; run `personio-operator crd`"
-    body = yaml.safe_load(CRD_FILE.read_text())
-    extensions = kube.ApiextensionsV1Api()
-    extensions.patch_custom_resource_definition(
-        body["metadata"]["name"],
-        body,
-        field_manager="personio-operator-e2e",
-        force=True,
-        _content_type="application/apply-patch+yaml",
-    )
-    poll(
-        lambda: any(
-            c.type == "Established" and c.status == "True"
-            for c in extensions.read_custom_resource_definition(body["metadata"]["name"]).status.conditions or []
-        ),
-        within=60,
-        what="the CRD to be Established",
-    )
+def _secret_values() -> dict[str, dict[str, str]]:
+    return {doc["metadata"]["name"]: doc["stringData"] for doc in _documents() if doc["kind"] == "Secret"}
 
 
 @pytest.fixture(scope="module")
@@ -85,8 +49,7 @@ def servers() -> Iterator[tuple[Any, Any]]:
     from personio_operator.personio.sandbox import SandboxConfig, SandboxServer, generate_company
     from personio_operator.target.testserver import ScimTestServer
 
-    documents = list(yaml.safe_load_all(EXAMPLE.read_text()))
-    secrets = {doc["metadata"]["name"]: doc["stringData"] for doc in documents if doc["kind"] == "Secret"}
+    secrets = _secret_values()
     personio_secret = secrets["personio-sandbox-credentials"]
     config = SandboxConfig(
         rate_limits=False,
@@ -101,11 +64,61 @@ def servers() -> Iterator[tuple[Any, Any]]:
             app.stop()
 
 
+class Operator:
+    """``personio-operator run`` as a local process, its log in a file."""
+
+    def __init__(self, namespace: str, log: Path) -> None:
+        self.log = log
+        env = {
+            **os.environ,
+            "PERSONIO_OPERATOR_TICK_SECONDS": "2",
+            "PERSONIO_OPERATOR_SECRET_CHECK_SECONDS": "2",
+            "PERSONIO_OPERATOR_METRICS_PORT": "0",
+        }
+        with log.open("w") as sink:
+            self.process = subprocess.Popen(
+                [*CLI, "run", "--namespace", namespace, "--log-format=plain"],
+                env=env,
+                stdout=sink,
+                stderr=subprocess.STDOUT,
+            )
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def alive(self) -> None:
+        code = self.process.poll()
+        assert code is None, f"the operator exited with code {code}:\n{self.output()[-4000:]}"
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
 @pytest.fixture(scope="module")
-def applied(kube: Any, crd: None, servers: tuple[Any, Any]) -> Iterator[dict[str, Any]]:
-    """The example, pointed at the local servers, applied; the operator running as a local process."""
+def operator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Operator]:
+    namespace = next(doc for doc in _documents() if doc["kind"] == "Namespace")["metadata"]["name"]
+    running = Operator(namespace, tmp_path_factory.mktemp("operator") / "operator.log")
+    try:
+        yield running
+    finally:
+        running.stop()
+    output = running.output()
+    for name, values in _secret_values().items():
+        for key in SECRET_KEYS & values.keys():
+            assert values[key] not in output, f"the value of Secret {name} key {key} appeared in the operator's log"
+    assert WRONG_TOKEN not in output, "the wrong token appeared in the operator's log"
+
+
+@pytest.fixture(scope="module")
+def applied(kube: Any, crd_applied: dict, servers: tuple[Any, Any], operator: Operator) -> Iterator[dict[str, Any]]:
+    """The example, pointed at the local servers, applied while the operator runs."""
     personio, app = servers
-    documents = list(yaml.safe_load_all(EXAMPLE.read_text()))
+    documents = _documents()
     integration = next(doc for doc in documents if doc["kind"] == "PersonioIntegration")
     integration["spec"]["personio"]["baseUrl"] = personio.base_url
     integration["spec"]["target"]["scim"]["url"] = app.url
@@ -116,24 +129,13 @@ def applied(kube: Any, crd: None, servers: tuple[Any, Any]) -> Iterator[dict[str
             _ignore_conflict(lambda doc=doc: core.create_namespace(doc))
         elif doc["kind"] == "Secret":
             _ignore_conflict(lambda doc=doc: core.create_namespaced_secret(namespace, doc))
-
-    env = {**os.environ, "PERSONIO_OPERATOR_TICK_SECONDS": "2", "PERSONIO_OPERATOR_METRICS_PORT": "0"}
-    command = [sys.executable, "-c", "from personio_operator.cli import main; main()", "run", "-n", namespace]
-    operator = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    custom.create_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, integration)
     try:
-        custom.create_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, integration)
         yield integration
+    finally:
+        # While the operator still runs: it removes kopf's finalizer, so the namespace can go.
         custom.delete_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, integration["metadata"]["name"])
         poll(lambda: not _exists(custom, integration), within=60, what="the integration to be deleted")
-    finally:
-        operator.terminate()
-        try:
-            output, _ = operator.communicate(timeout=30)
-        except subprocess.TimeoutExpired:
-            operator.kill()
-            output, _ = operator.communicate()
-        for secret in ("sandbox-secret", "scim-test-token"):
-            assert secret not in output, "a secret appeared in the operator's log"
         core.delete_namespace(namespace)
 
 
@@ -166,50 +168,112 @@ def _status(kube: Any, integration: dict[str, Any]) -> dict[str, Any]:
     return obj.get("status") or {}
 
 
-def test_activation_run_status_events_and_describe(kube: Any, applied: dict[str, Any], servers) -> None:
+def _events(kube: Any, integration: dict[str, Any]) -> list[Any]:
+    meta = integration["metadata"]
+    return (
+        kube.CoreV1Api()
+        .list_namespaced_event(meta["namespace"], field_selector=f"involvedObject.name={meta['name']}")
+        .items
+    )
+
+
+def _has_event(kube: Any, integration: dict[str, Any], reason: str, type_: str = "Normal") -> bool:
+    return any(
+        e.reason == reason and e.type == type_ and e.source and e.source.component == "personio-operator"
+        for e in _events(kube, integration)
+    )
+
+
+def _settled(kube: Any, integration: dict[str, Any], operator: Operator, history: int) -> dict[str, Any] | None:
+    operator.alive()
+    status = _status(kube, integration)
+    return status if len(status.get("history", [])) >= history and not status.get("currentRun") else None
+
+
+def _kubectl(*args: str) -> str:
+    assert shutil.which("kubectl"), "the e2e tests need kubectl on PATH (it reads the same KUBECONFIG)"
+    return subprocess.run(["kubectl", *args], capture_output=True, text=True, check=True, timeout=60).stdout
+
+
+def test_activation_run_status_events_and_describe(kube: Any, applied: dict[str, Any], servers, operator) -> None:
     _, app = servers
     meta = applied["metadata"]
-    status = poll(
-        lambda: (s := _status(kube, applied)).get("history") and not s.get("currentRun") and s,
-        within=120,
-        what="the activation run",
-    )
+    status = poll(lambda: _settled(kube, applied, operator, 1), within=120, what="the activation run")
     entry = status["history"][0]
     assert entry["trigger"] == "Activation"
     assert entry["result"] == "Succeeded", entry
     assert entry["users"]["created"] == len(app.users()) > 0
     assert status["phase"] == "Active"
     assert status["nextRunTime"]
+    poll(lambda: _has_event(kube, applied, "RunSucceeded"), within=30, what="the RunSucceeded Event")
 
-    events = kube.CoreV1Api().list_namespaced_event(
-        meta["namespace"], field_selector=f"involvedObject.name={meta['name']}"
-    )
-    reasons = {(e.reason, e.source.component if e.source else None) for e in events.items}
-    assert ("RunSucceeded", "personio-operator") in reasons
+    def described() -> str | None:
+        text = _kubectl("describe", "personiointegration", meta["name"], "-n", meta["namespace"])
+        return text if "RunSucceeded" in text else None  # Events come last and may lag the status
 
-    if shutil.which("kubectl"):
-        described = subprocess.run(
-            ["kubectl", "describe", "personiointegration", meta["name"], "-n", meta["namespace"]],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-        for text in ("Phase:", "Active", "Last Run Result:", "Succeeded", "History:", "RunSucceeded"):
-            assert text in described, f"{text!r} missing from kubectl describe:\n{described}"
-        assert "sandbox-secret" not in described
+    text = poll(described, within=30, what="kubectl describe to list the RunSucceeded Event")
+    for expected in ("Phase:", "Active", "Last Run Result:", "Succeeded", "History:", "Next Run Time:"):
+        assert expected in text, f"{expected!r} missing from kubectl describe:\n{text}"
+    for values in _secret_values().values():
+        assert not any(values[key] in text for key in SECRET_KEYS & values.keys()), "a secret in kubectl describe"
+    table = _kubectl("get", "pi", meta["name"], "-n", meta["namespace"])
+    for column in ("ACTIVE", "PHASE", "LAST RUN", "RESULT", "NEXT RUN", "AGE"):
+        assert column in table, f"printer column {column} missing:\n{table}"
 
 
-def test_test_annotation_on_cluster(kube: Any, applied: dict[str, Any]) -> None:
+def test_test_annotation_on_cluster(kube: Any, applied: dict[str, Any], operator) -> None:
     meta = applied["metadata"]
-    request = format_request(datetime.now(UTC), "e2e@example.test")
+    request = format_request(datetime.now(UTC), REQUESTER)
     patch = {"metadata": {"annotations": {TEST_REQUEST_ANNOTATION: request}}}
     kube.CustomObjectsApi().patch_namespaced_custom_object(
         GROUP, VERSION, meta["namespace"], PLURAL, meta["name"], patch
     )
-    status = poll(
-        lambda: (s := _status(kube, applied)).get("lastHandledTestRequest") == request and s,
-        within=120,
-        what="the test result",
-    )
+
+    def handled() -> dict[str, Any] | None:
+        operator.alive()
+        status = _status(kube, applied)
+        return status if status.get("lastHandledTestRequest") == request else None
+
+    status = poll(handled, within=120, what="the test result")
     assert status["lastTest"]["result"] == "Passed", status["lastTest"]
-    assert status["lastTest"]["startedBy"] == "e2e@example.test"
+    assert status["lastTest"]["startedBy"] == REQUESTER
+
+
+def test_failed_run_pauses_and_a_fixed_secret_resumes(kube: Any, applied: dict[str, Any], operator) -> None:
+    """A wrong SCIM token, a run asked for with the trigger CLI, a pause; the fixed Secret resumes."""
+    meta = applied["metadata"]
+    core = kube.CoreV1Api()
+    token_secret = applied["spec"]["target"]["scim"]["credentialsSecretRef"]["name"]
+    good_token = _secret_values()[token_secret]["token"]
+
+    core.patch_namespaced_secret(token_secret, meta["namespace"], {"stringData": {"token": WRONG_TOKEN}})
+    trigger = subprocess.run(
+        [*CLI, "trigger", "run", meta["name"], "-n", meta["namespace"], "--as-user", REQUESTER, "--wait"],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        env=os.environ,
+    )
+    assert trigger.returncode == 0, trigger.stdout + trigger.stderr
+
+    def manual_run_done() -> tuple[dict[str, Any], dict[str, Any]] | None:
+        # The example's schedule (every 5 minutes) may add a scheduled run around this one.
+        status = _settled(kube, applied, operator, 1) or {}
+        entry = next((e for e in status.get("history", []) if e["startedBy"] == REQUESTER), None)
+        return (status, entry) if entry else None
+
+    status, entry = poll(manual_run_done, within=60, what="the manual run")
+    assert (entry["trigger"], entry["result"]) == ("Manual", "Failed"), entry
+    assert status["phase"] == "Paused" and status["pausedGeneration"] is not None
+    assert WRONG_TOKEN not in str(status)
+    poll(lambda: _has_event(kube, applied, "Paused", "Warning"), within=30, what="the Paused warning Event")
+
+    core.patch_namespaced_secret(token_secret, meta["namespace"], {"stringData": {"token": good_token}})
+    status = poll(
+        lambda: (s := _status(kube, applied)).get("pausedGeneration") is None and s,
+        within=60,
+        what="resume after the Secret changed",
+    )
+    assert status["phase"] in ("Active", "Failing")
+    assert status["nextRunTime"]
+    poll(lambda: _has_event(kube, applied, "Resumed"), within=30, what="the Resumed Event")

@@ -9,11 +9,13 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
 
+from personio_operator.controller.events import describe_changes
 from personio_operator.controller.kube import KubeApi
-from personio_operator.controller.notify import FailureNotice, Mailer, NotificationError
+from personio_operator.controller.notify import FailureNotice, Mailer, NotificationError, compose
 from personio_operator.controller.settings import OperatorSettings, SmtpSettings
 from personio_operator.errors import ErrorKind
 from personio_operator.sync.report import RunReport, RunResult, Trigger
+from personio_operator.target.plan import Counts
 from tests.controller.conftest import MailSink, free_port
 
 SMTP_PASSWORD = "smtp-password-do-not-leak"
@@ -65,7 +67,7 @@ async def test_failure_mail_logs_in_with_the_secret_and_never_shows_it(api, kube
         host="127.0.0.1", port=port, starttls=False, sender="op@acme.example", credentials_secret="smtp"
     )
     mailer = Mailer(settings, kube, "operators")
-    notice = FailureNotice("tenant-acme", "acme", report(), paused=True, how_to_resume="Fix the Secret.")
+    notice = FailureNotice("tenant-acme", "acme", report(), how_to_resume="Fix the Secret.")
     await mailer.send_failure(notice, ["owner@acme.example", "it@acme.example"])
 
     assert logins == [("mailer", SMTP_PASSWORD)]
@@ -77,9 +79,23 @@ async def test_failure_mail_logs_in_with_the_secret_and_never_shows_it(api, kube
     assert SMTP_PASSWORD not in str(mail)
 
 
+def test_failure_mail_says_what_the_run_wrote_before_it_stopped():
+    partial = report().model_copy(update={"users": Counts(created=2, unchanged=7), "teams": Counts(removed=1)})
+    text = compose(FailureNotice("tenant-acme", "acme", partial, "Fix it."), sender="op@x", recipients=["o@x"])
+    assert "Written before it stopped: users: 2 created; teams: 1 removed" in text.get_content()
+    untouched = compose(FailureNotice("tenant-acme", "acme", report(), "Fix it."), sender="op@x", recipients=["o@x"])
+    assert "Written before it stopped" not in untouched.get_content()
+
+
+def test_changes_are_described_for_people_without_unchanged_objects():
+    assert describe_changes(report()) == "no changes"
+    changed = report().model_copy(update={"users": Counts(created=3, deactivated=1, unchanged=40)})
+    assert describe_changes(changed) == "users: 3 created, 1 deactivated"
+
+
 async def test_missing_smtp_secret_is_a_clear_error(kube):
     mailer = Mailer(SmtpSettings(host="127.0.0.1", port=free_port(), credentials_secret="nope"), kube, "operators")
-    notice = FailureNotice("tenant-acme", "acme", report(), paused=False, how_to_resume="")
+    notice = FailureNotice("tenant-acme", "acme", report(), how_to_resume="")
     with pytest.raises(NotificationError, match="SMTP Secret 'nope' not found in namespace 'operators'"):
         await mailer.send_failure(notice, ["owner@acme.example"])
 

@@ -8,6 +8,7 @@ from typing import Any
 import kopf
 
 from personio_operator.controller.status import one_line
+from personio_operator.sync.report import RunReport
 
 REPORTING_COMPONENT = "personio-operator"
 
@@ -40,3 +41,17 @@ def post(body: Any, reason: Reason, message: str) -> None:
     """Queue an Event (kopf posts it in the background); Warning or Normal by reason."""
     poster = kopf.warn if reason in _WARNINGS else kopf.info
     poster(body, reason=reason.value, message=one_line(message))
+
+
+_ACTIONS = ("created", "updated", "deactivated", "reactivated", "removed")
+
+
+def describe_changes(report: RunReport) -> str:
+    """What a run changed (or a test would change), for people: 'users: 3 created, 1 deactivated;
+    teams: 2 created', or 'no changes'. Unchanged objects are not news."""
+    parts = []
+    for kind, counts in (("users", report.users), ("teams", report.teams)):
+        done = [f"{getattr(counts, action)} {action}" for action in _ACTIONS if getattr(counts, action)]
+        if done:
+            parts.append(f"{kind}: {', '.join(done)}")
+    return "; ".join(parts) or "no changes"

@@ -10,6 +10,7 @@ from email.message import EmailMessage
 import aiosmtplib
 from pydantic import SecretStr
 
+from personio_operator.controller.events import describe_changes
 from personio_operator.controller.kube import KubeApi, KubeError
 from personio_operator.controller.settings import SmtpSettings
 from personio_operator.sync.report import RunReport
@@ -23,20 +24,20 @@ class NotificationError(Exception):
 
 @dataclass(frozen=True)
 class FailureNotice:
+    """A failed run; every failed run pauses automatic runs (the seed's rule)."""
+
     namespace: str
     name: str
     report: RunReport
-    paused: bool
     how_to_resume: str
 
 
 def compose(notice: FailureNotice, *, sender: str, recipients: list[str]) -> EmailMessage:
     report = notice.report
-    state = "paused" if notice.paused else "failed"
     message = EmailMessage()
     message["From"] = sender
     message["To"] = ", ".join(recipients)
-    message["Subject"] = f"Personio sync {state}: {notice.namespace}/{notice.name}"
+    message["Subject"] = f"Personio sync failed and is paused: {notice.namespace}/{notice.name}"
     lines = [
         f"The Personio integration {notice.name} in namespace {notice.namespace} failed.",
         "",
@@ -44,13 +45,14 @@ def compose(notice: FailureNotice, *, sender: str, recipients: list[str]) -> Ema
         f"Started:    {report.started_at.isoformat()}",
         f"Error kind: {report.error_kind.value if report.error_kind else 'unknown'}",
         f"Error:      {report.error or 'no details'}",
-        "",
     ]
-    if notice.paused:
-        lines += ["Automatic runs are paused, so the operator stops retrying until someone fixes this.", ""]
-    else:
-        lines += ["The error looks temporary: the next scheduled run tries again.", ""]
+    changes = describe_changes(report)
+    if changes != "no changes":
+        lines.append(f"Written before it stopped: {changes}")
     lines += [
+        "",
+        "Automatic runs are paused, so the operator stops retrying until someone fixes this.",
+        "",
         notice.how_to_resume,
         "",
         f"Details: kubectl describe personiointegration {notice.name} -n {notice.namespace}",

@@ -23,7 +23,7 @@ from personio_operator.api.status import CurrentRun, RunTrigger
 from personio_operator.controller import status as status_patches
 from personio_operator.controller.clock import Clock, SystemClock
 from personio_operator.controller.decide import Action, ActionKind, View, decide, next_run_time
-from personio_operator.controller.events import REPORTING_COMPONENT, Reason, post
+from personio_operator.controller.events import REPORTING_COMPONENT, Reason, describe_changes, post
 from personio_operator.controller.kube import KubeApi, KubeError
 from personio_operator.controller.metrics import Metrics
 from personio_operator.controller.notify import FailureNotice, Mailer, NotificationError
@@ -264,15 +264,14 @@ class Reconciler:
         self.metrics.record_run(report, run.trigger.value)
         self.metrics.set_paused(key, pause)
         if report.succeeded:
-            counts = f"users {report.users.model_dump()}, teams {report.teams.model_dump()}"
-            post(body, Reason.RUN_SUCCEEDED, f"Run {run.id} succeeded: {counts}")
+            post(body, Reason.RUN_SUCCEEDED, f"Run {run.id} succeeded: {describe_changes(report)}")
             if was_paused:
                 post(body, Reason.RESUMED, f"Automatic runs resumed: run {run.id} succeeded")
             return
         post(body, Reason.RUN_FAILED, f"Run {run.id} failed: {report.error}")
         if pause and not was_paused:
             post(body, Reason.PAUSED, f"Automatic runs paused after run {run.id} failed. {how_to_resume}")
-        await self._notify(key, body, obj, report, paused=pause, how_to_resume=how_to_resume)
+        await self._notify(key, body, obj, report, how_to_resume=how_to_resume)
 
     async def _test(self, key: Key, body: Any, obj: Mapping[str, Any], view: View, action: Action) -> None:
         assert action.request is not None and action.started_by is not None
@@ -284,8 +283,7 @@ class Reconciler:
         )
         self.metrics.record_test(report)
         if report.succeeded:
-            changes = f"users {report.users.model_dump()}, teams {report.teams.model_dump()}"
-            post(body, Reason.TEST_SUCCEEDED, f"Test {report.id} passed; a run would change {changes}")
+            post(body, Reason.TEST_SUCCEEDED, f"Test {report.id} passed; a run would make {describe_changes(report)}")
         else:
             post(body, Reason.TEST_FAILED, f"Test {report.id} failed: {report.error}")
 
@@ -365,10 +363,10 @@ class Reconciler:
         )
 
     async def _notify(
-        self, key: Key, body: Any, obj: Mapping[str, Any], report: RunReport, *, paused: bool, how_to_resume: str
+        self, key: Key, body: Any, obj: Mapping[str, Any], report: RunReport, *, how_to_resume: str
     ) -> None:
         recipients = list(((obj.get("spec") or {}).get("notifications") or {}).get("emails") or [])
-        notice = FailureNotice(key[0], key[1], report, paused, how_to_resume)
+        notice = FailureNotice(key[0], key[1], report, how_to_resume)
         try:
             await self.mailer.send_failure(notice, recipients)
         except NotificationError as err:

@@ -76,6 +76,26 @@ async def test_triggered_run_shows_who_started_it(cluster, api, clock, personio,
     assert entry["startedBy"] == "alice@acme.example"
 
 
+async def test_waiting_for_a_run_of_an_inactive_integration_says_it_was_ignored(cluster, api, clock, tmp_path):
+    kubeconfig = write_kubeconfig(tmp_path / "config", str(cluster.url).rstrip("/"))
+    spec = integration_spec("http://127.0.0.1:9", "http://127.0.0.1:9/scim/v2", active=False)
+    async with running_operator(cluster, fast_settings(), clock):
+        await api.create_integration("acme", spec)
+        result = await invoke("trigger", "run", "acme", "--kubeconfig", str(kubeconfig), "--wait", "--timeout", "20")
+    assert result.exit_code == 1, result.output
+    assert "ignored: spec.active is false" in result.output
+
+
+async def test_waiting_for_a_failed_run_exits_1(cluster, api, clock, tmp_path):
+    kubeconfig = write_kubeconfig(tmp_path / "config", str(cluster.url).rstrip("/"))
+    async with running_operator(cluster, fast_settings(), clock):  # no Secrets: every run fails
+        await api.create_integration("acme", integration_spec("http://127.0.0.1:9", "http://127.0.0.1:9/scim/v2"))
+        await eventually(lambda: _history_len(api, 1), what="the failed activation run")
+        result = await invoke("trigger", "run", "acme", "--kubeconfig", str(kubeconfig), "--wait", "--timeout", "20")
+    assert result.exit_code == 1, result.output
+    assert "Failed: Secret 'personio-credentials' not found" in result.output
+
+
 def test_run_rejects_bad_settings_and_conflicting_scopes(monkeypatch):
     monkeypatch.setenv("PERSONIO_OPERATOR_MAX_CONCURRENT_RUNS", "none")
     result = CliRunner().invoke(main, ["run"])

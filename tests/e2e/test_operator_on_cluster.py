@@ -254,7 +254,8 @@ def test_failed_run_pauses_and_a_fixed_secret_resumes(kube: Any, applied: dict[s
         timeout=180,
         env=os.environ,
     )
-    assert trigger.returncode == 0, trigger.stdout + trigger.stderr
+    assert trigger.returncode == 1, trigger.stdout + trigger.stderr  # --wait: the run failed
+    assert "Failed" in trigger.stdout, trigger.stdout
 
     def manual_run_done() -> tuple[dict[str, Any], dict[str, Any]] | None:
         # The example's schedule (every 5 minutes) may add a scheduled run around this one.

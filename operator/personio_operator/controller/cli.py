@@ -86,7 +86,9 @@ def _trigger_options(fn: Any) -> Any:
     fn = click.option("--as-user", help="Record this person as the requester (default: the kubeconfig user).")(fn)
     fn = click.option("--kubeconfig", type=click.Path(dir_okay=False), help="Kubeconfig file.")(fn)
     fn = click.option("--context", help="Kubeconfig context.")(fn)
-    fn = click.option("--wait/--no-wait", default=False, help="Wait for the operator to handle the request.")(fn)
+    fn = click.option(
+        "--wait/--no-wait", default=False, help="Wait for the outcome; exit 1 if it failed or was ignored."
+    )(fn)
     fn = click.option("--timeout", type=float, default=600, show_default=True, help="Seconds to --wait.")(fn)
     return fn
 
@@ -148,7 +150,10 @@ def _trigger(
     click.echo(f"Requested: {annotation}={value} on {namespace}/{name}")
     if wait:
         status = _wait_until_handled(api, namespace, name, handled_field, value, timeout)
-        click.echo(_describe_outcome(annotation, status))
+        outcome, ok = _describe_outcome(annotation, status)
+        click.echo(outcome)
+        if not ok:
+            raise click.exceptions.Exit(1)
 
 
 def _wait_until_handled(
@@ -163,14 +168,17 @@ def _wait_until_handled(
     raise click.ClickException(f"the operator did not handle the request within {timeout:.0f} s; is it running?")
 
 
-def _describe_outcome(annotation: str, status: dict[str, Any]) -> str:
+def _describe_outcome(annotation: str, status: dict[str, Any]) -> tuple[str, bool]:
+    """What became of a handled request, and whether it went well (``--wait`` exits 1 if not)."""
     if annotation == TEST_REQUEST_ANNOTATION:
         test = status.get("lastTest") or {}
         detail = f": {test['error']}" if test.get("error") else ""
-        return f"Test {test.get('result', 'unknown')}{detail}"
+        return f"Test {test.get('result', 'unknown')}{detail}", test.get("result") == "Passed"
+    if status.get("phase") == "Inactive":
+        return "Run request ignored: spec.active is false (set it to true to run)", False
     entry = (status.get("history") or [{}])[0]
     detail = f": {entry['error']}" if entry.get("error") else ""
-    return f"Run {entry.get('id', '?')} {entry.get('result', 'unknown')}{detail}"
+    return f"Run {entry.get('id', '?')} {entry.get('result', 'unknown')}{detail}", entry.get("result") == "Succeeded"
 
 
 def register(group: click.Group) -> None:

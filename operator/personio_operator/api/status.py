@@ -135,7 +135,7 @@ class PersonioIntegrationStatus(_Model):
     )
     paused_secret_versions: dict[str, str] = Field(
         default_factory=dict,
-        description="resourceVersion of each referenced Secret at pause time; a change resumes the schedule.",
+        description="resourceVersion of each referenced Secret when the failed run read it; a change resumes.",
     )
     last_handled_run_request: str | None = Field(
         default=None, description="Value of the hrsync.dev/run-requested-at annotation last acted on."

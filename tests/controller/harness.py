@@ -19,11 +19,13 @@ import kmock
 from personio_operator.api import GROUP, KIND, PLURAL, SINGULAR, VERSION
 from personio_operator.controller.clock import Clock
 from personio_operator.controller.handlers import build_settings, run_operator
+from personio_operator.controller.kube import KubeApi
 from personio_operator.controller.reconciler import Reconciler
 from personio_operator.controller.settings import OperatorSettings
 
 CRD = f"{GROUP}/{VERSION}/{PLURAL}"
 NAMESPACE = "tenant-acme"
+STATUS_RETRY_DELAYS = (0.05, 0.1)  # the operator's own pauses between status-write attempts, shortened
 
 
 def declare_resources(cluster: kmock.KubernetesEmulator) -> None:
@@ -153,7 +155,7 @@ async def running_operator(
     KMock's request handlers."""
     import kopf
 
-    reconciler = Reconciler(settings, clock=clock)
+    reconciler = Reconciler(settings, clock=clock, kube=KubeApi(status_retry_delays=STATUS_RETRY_DELAYS))
     server = str(cluster.url).rstrip("/")
 
     def login(**_: Any) -> kopf.ConnectionInfo:

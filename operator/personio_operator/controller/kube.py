@@ -7,9 +7,11 @@ so it works in-cluster, with a kubeconfig, and against KMock alike.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import ssl
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from contextlib import ExitStack
 from datetime import UTC, datetime
 from typing import Any
@@ -18,8 +20,16 @@ import httpx
 import kopf
 
 from personio_operator.api import GROUP, PLURAL, VERSION
+from personio_operator.http_retry import RETRYABLE_STATUSES
+
+log = logging.getLogger(__name__)
 
 _TIMEOUT = httpx.Timeout(30.0, connect=10.0)
+# Pauses between the attempts of a status write: three attempts in all.
+DEFAULT_STATUS_RETRY_DELAYS: tuple[float, ...] = (0.5, 1.0)
+# A merge patch of /status carries no resourceVersion, so a 409 is the server's own contention and
+# sending the same patch again is safe, as it is after throttling or a server failure.
+_STATUS_RETRY_STATUSES = RETRYABLE_STATUSES | {409}
 
 
 class KubeError(Exception):
@@ -30,8 +40,14 @@ class KubeError(Exception):
         self.status_code = status_code
 
 
+class _TransportFailure(KubeError):
+    """The request may not have reached the API server, or its answer was lost on the way."""
+
+
 class KubeApi:
-    def __init__(self) -> None:
+    def __init__(self, *, status_retry_delays: Sequence[float] = DEFAULT_STATUS_RETRY_DELAYS) -> None:
+        """``status_retry_delays``: seconds to wait before each further attempt of a status write."""
+        self._status_retry_delays = tuple(status_retry_delays)
         self._client: httpx.AsyncClient | None = None
         self._files = ExitStack()
         self._retired: list[tuple[httpx.AsyncClient, ExitStack]] = []  # replaced at re-login; closed at exit
@@ -68,6 +84,28 @@ class KubeApi:
         return await self._get(f"/apis/{GROUP}/{VERSION}/namespaces/{namespace}/{PLURAL}/{name}")
 
     async def patch_integration_status(self, namespace: str, name: str, patch: dict[str, Any]) -> dict[str, Any]:
+        """Merge ``patch`` into the status. A merge patch is idempotent, so a transport error, 409, 429
+        or 5xx is retried a few times: losing the write at the end of a run would lose its result."""
+        attempts = len(self._status_retry_delays) + 1
+        for attempt, delay in enumerate(self._status_retry_delays, start=1):
+            try:
+                return await self._patch_status_once(namespace, name, patch)
+            except KubeError as err:
+                if not isinstance(err, _TransportFailure) and err.status_code not in _STATUS_RETRY_STATUSES:
+                    raise
+                log.warning(
+                    "Status write of %s/%s failed (attempt %d of %d, next in %.1f s): %s",
+                    namespace,
+                    name,
+                    attempt,
+                    attempts,
+                    delay,
+                    err,
+                )
+            await asyncio.sleep(delay)
+        return await self._patch_status_once(namespace, name, patch)
+
+    async def _patch_status_once(self, namespace: str, name: str, patch: dict[str, Any]) -> dict[str, Any]:
         url = f"/apis/{GROUP}/{VERSION}/namespaces/{namespace}/{PLURAL}/{name}/status"
         response = await self._request(
             "PATCH", url, json={"status": patch}, headers={"Content-Type": "application/merge-patch+json"}
@@ -130,6 +168,8 @@ class KubeApi:
             raise KubeError("not logged in to the Kubernetes API yet")
         try:
             return await self._client.request(method, url, **kwargs)
+        except httpx.TransportError as err:
+            raise _TransportFailure(f"{method} {url} failed: {type(err).__name__}") from None
         except httpx.HTTPError as err:
             raise KubeError(f"{method} {url} failed: {type(err).__name__}") from None
 

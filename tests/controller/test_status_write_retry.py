@@ -97,3 +97,20 @@ async def test_transport_errors_are_retried_and_logged_without_the_token(caplog)
     assert len(retries) == 2, retries
     assert "attempt 1 of 3" in retries[0] and "attempt 2 of 3" in retries[1]
     assert TOKEN not in caplog.text
+
+
+def integration_read(request: kmock.Request) -> bool:
+    return request.method == kmock.method.GET and request.name == "acme" and request.subresource is None
+
+
+async def test_a_read_is_retried_after_a_503_and_a_missing_object_is_not(cluster, integration):
+    cluster[integration_read][:1] << 503  # the first read only
+    kube = await logged_in(str(cluster.url))
+    try:
+        fresh = await kube.get_integration("tenant-acme", "acme")
+        gone = await kube.get_integration("tenant-acme", "nobody")
+    finally:
+        await kube.aclose()
+    assert fresh is not None and fresh["metadata"]["name"] == "acme"
+    assert len(cluster[integration_read]) == 2
+    assert gone is None

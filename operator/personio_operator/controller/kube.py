@@ -11,10 +11,10 @@ import asyncio
 import logging
 import ssl
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from contextlib import ExitStack
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import kopf
@@ -23,9 +23,10 @@ from personio_operator.api import GROUP, PLURAL, VERSION
 from personio_operator.http_retry import RETRYABLE_STATUSES
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 _TIMEOUT = httpx.Timeout(30.0, connect=10.0)
-# Pauses between the attempts of a status write: three attempts in all.
+# Pauses between the attempts of a status write or a read: three attempts in all.
 DEFAULT_STATUS_RETRY_DELAYS: tuple[float, ...] = (0.5, 1.0)
 # A merge patch of /status carries no resourceVersion, so a 409 is the server's own contention and
 # sending the same patch again is safe, as it is after throttling or a server failure.
@@ -46,7 +47,7 @@ class _TransportFailure(KubeError):
 
 class KubeApi:
     def __init__(self, *, status_retry_delays: Sequence[float] = DEFAULT_STATUS_RETRY_DELAYS) -> None:
-        """``status_retry_delays``: seconds to wait before each further attempt of a status write."""
+        """``status_retry_delays``: seconds to wait before each further attempt of a status write or a read."""
         self._status_retry_delays = tuple(status_retry_delays)
         self._client: httpx.AsyncClient | None = None
         self._files = ExitStack()
@@ -84,26 +85,24 @@ class KubeApi:
         return await self._get(f"/apis/{GROUP}/{VERSION}/namespaces/{namespace}/{PLURAL}/{name}")
 
     async def patch_integration_status(self, namespace: str, name: str, patch: dict[str, Any]) -> dict[str, Any]:
-        """Merge ``patch`` into the status. A merge patch is idempotent, so a transport error, 409, 429
-        or 5xx is retried a few times: losing the write at the end of a run would lose its result."""
+        """Merge ``patch`` into the status. A merge patch is idempotent, so it is retried like a read:
+        losing the write at the end of a run would lose its result."""
+        return await self._retrying(
+            f"Status write of {namespace}/{name}", self._patch_status_once, namespace, name, patch
+        )
+
+    async def _retrying(self, what: str, call: Callable[..., Awaitable[T]], *args: Any) -> T:
+        """Run an idempotent call, retrying transport errors, 409, 429 and 5xx a few times."""
         attempts = len(self._status_retry_delays) + 1
         for attempt, delay in enumerate(self._status_retry_delays, start=1):
             try:
-                return await self._patch_status_once(namespace, name, patch)
+                return await call(*args)
             except KubeError as err:
                 if not isinstance(err, _TransportFailure) and err.status_code not in _STATUS_RETRY_STATUSES:
                     raise
-                log.warning(
-                    "Status write of %s/%s failed (attempt %d of %d, next in %.1f s): %s",
-                    namespace,
-                    name,
-                    attempt,
-                    attempts,
-                    delay,
-                    err,
-                )
+                log.warning("%s failed (attempt %d of %d, next in %.1f s): %s", what, attempt, attempts, delay, err)
             await asyncio.sleep(delay)
-        return await self._patch_status_once(namespace, name, patch)
+        return await call(*args)
 
     async def _patch_status_once(self, namespace: str, name: str, patch: dict[str, Any]) -> dict[str, Any]:
         url = f"/apis/{GROUP}/{VERSION}/namespaces/{namespace}/{PLURAL}/{name}/status"
@@ -156,6 +155,9 @@ class KubeApi:
         return await self._get(f"/api/v1/namespaces/{namespace}/secrets/{name}")
 
     async def _get(self, url: str) -> dict[str, Any] | None:
+        return await self._retrying(f"GET {url}", self._get_once, url)
+
+    async def _get_once(self, url: str) -> dict[str, Any] | None:
         response = await self._request("GET", url)
         if response.status_code == 404:
             return None

@@ -87,14 +87,14 @@ def set_conditions(
     return [condition.model_dump(mode="json", by_alias=True) for condition in ordered]
 
 
-def phase_of(*, active: bool, running: bool, paused: bool, last_result: RunResult | None, transient: bool) -> Phase:
+def phase_of(*, active: bool, running: bool, paused: bool, last_result: RunResult | None, resumed: bool) -> Phase:
     if not active:
         return Phase.INACTIVE
     if running:
         return Phase.RUNNING
     if paused:
         return Phase.PAUSED
-    if last_result is RunResult.FAILED and transient:
+    if last_result is RunResult.FAILED and resumed:
         return Phase.FAILING
     return Phase.ACTIVE
 
@@ -197,9 +197,8 @@ def run_finished(
     else:
         patch["pausedGeneration"] = None
         patch["pausedSecretVersions"] = None
-    transient = report.error_kind is ErrorKind.TRANSIENT
     patch["phase"] = phase_of(
-        active=state.active, running=False, paused=outcome.paused, last_result=report.result, transient=transient
+        active=state.active, running=False, paused=outcome.paused, last_result=report.result, resumed=False
     ).value
     updates = [(ConditionType.RUNNING, ConditionStatus.FALSE, "Idle", f"Run {report.id} finished")]
     if report.succeeded:
@@ -238,7 +237,7 @@ def run_interrupted(status: PersonioIntegrationStatus, state: ObjectState, *, no
         running=False,
         paused=status.paused_generation is not None,
         last_result=None,
-        transient=False,
+        resumed=False,
     ).value
     patch["conditions"] = set_conditions(
         status.conditions,
@@ -273,7 +272,7 @@ def resumed(status: PersonioIntegrationStatus, state: ObjectState, why: str, *, 
     patch["pausedGeneration"] = None
     patch["pausedSecretVersions"] = None
     patch["phase"] = phase_of(
-        active=state.active, running=False, paused=False, last_result=status.last_run_result, transient=True
+        active=state.active, running=False, paused=False, last_result=status.last_run_result, resumed=True
     ).value
     patch["conditions"] = set_conditions(
         status.conditions,

@@ -52,6 +52,14 @@ class TestResult(_Model):
     missing_attributes: list[str] = Field(default_factory=list)
 
 
+class WarningSummary(_Model):
+    """A run's per-person warnings, summarised for status and Events (the full list stays in the report)."""
+
+    total: int = 0
+    by_kind: dict[str, int] = Field(default_factory=dict)  # e.g. {"HeldPerson": 3, "SupervisorCycle": 1}
+    first: list[str] = Field(default_factory=list)  # the first few warnings, one line each
+
+
 class RunReport(_Model):
     id: str
     trigger: Trigger
@@ -65,6 +73,7 @@ class RunReport(_Model):
     users: Counts = Field(default_factory=Counts)
     teams: Counts = Field(default_factory=Counts)
     warnings: list[str] = Field(default_factory=list)
+    warning_summary: WarningSummary = Field(default_factory=WarningSummary)
     objects: list[ObjectResult] = Field(default_factory=list)  # failed ones first, then the rest
     test: TestResult | None = None
     plan_text: str | None = None  # the rendered plan (for Tests and the CLI)

@@ -23,7 +23,7 @@ from personio_operator.sync.counting import count, planned_objects
 from personio_operator.sync.desired import DesiredBuild, build_desired
 from personio_operator.sync.naming import check_templates
 from personio_operator.sync.render import render_plan
-from personio_operator.sync.report import ObjectResult, RunReport, RunResult, TestResult, Trigger
+from personio_operator.sync.report import ObjectResult, RunReport, RunResult, TestResult, Trigger, WarningSummary
 from personio_operator.sync.safety import check_deactivations, check_fetch, check_not_empty
 from personio_operator.sync.secrets import RunSecrets
 from personio_operator.sync.tailor import fit_desired, tailor_plan
@@ -176,11 +176,21 @@ def _raise_for_failed_objects(objects: list[ObjectResult]) -> None:
     )
 
 
+SUMMARY_EXAMPLES = 5
+
+
+def summarize_warnings(warnings: list[str]) -> WarningSummary:
+    return WarningSummary(
+        total=len(warnings), by_kind={"Other": len(warnings)} if warnings else {}, first=warnings[:SUMMARY_EXAMPLES]
+    )
+
+
 def _finish(report: RunReport, progress: _Progress, dry_run: bool) -> None:
     warnings = progress.warnings
     if len(warnings) > MAX_WARNINGS:
         warnings = [*warnings[:MAX_WARNINGS], f"... and {len(warnings) - MAX_WARNINGS} more warnings"]
     report.warnings = warnings
+    report.warning_summary = summarize_warnings(progress.warnings)
     report.plan_text = progress.plan_text
     report.plan = progress.plan
     if dry_run:

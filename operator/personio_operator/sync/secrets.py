@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, SecretStr
+from pydantic import BaseModel, ConfigDict, SecretStr, model_validator
+
+from personio_operator.redaction import remember_secret
 
 
 class RunSecrets(BaseModel):
@@ -11,3 +13,11 @@ class RunSecrets(BaseModel):
     personio_client_id: str
     personio_client_secret: SecretStr
     scim_token: SecretStr
+
+    @model_validator(mode="after")
+    def _remember(self) -> RunSecrets:
+        """Whatever path read them, these values are masked in every text that leaves the process."""
+        remember_secret(self.personio_client_id)
+        remember_secret(self.personio_client_secret.get_secret_value())
+        remember_secret(self.scim_token.get_secret_value())
+        return self

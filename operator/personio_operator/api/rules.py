@@ -91,7 +91,7 @@ def check_time_zone(value: str) -> str:
     """The name must be known to the time zone database the operator runs with."""
     try:
         ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a folder of the database such as "Europe"
         raise ValueError(f"unknown time zone {value!r}; use an IANA name such as UTC or Europe/Berlin") from None
     return value
 

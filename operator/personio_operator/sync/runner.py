@@ -216,10 +216,10 @@ def _raise_for_failed_objects(objects: list[ObjectResult]) -> None:
     if not failed:
         return
     first = failed[0]
+    what = f"{first.kind} {first.action} {shown(first.name)}: {shown(first.error or '', 300)}"
     raise SyncError(
-        f"{len(failed)} of {len(objects)} changes failed, the others were applied (first: {first.kind} "
-        f"{first.action} {first.name}: {first.error}). The failed ones are listed per object; fix them in the "
-        "app or in Personio and run again.",
+        f"{len(failed)} of {len(objects)} changes failed, the others were applied (first: {what}). "
+        "The failed ones are listed per object; fix them in the app or in Personio and run again.",
         kind=ErrorKind.DATA,
     )
 

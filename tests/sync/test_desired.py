@@ -87,7 +87,10 @@ def test_shared_email_with_an_inactive_person_keeps_the_active_one() -> None:
 
 
 def test_long_and_non_latin_names() -> None:
-    staff = [person("1", "A" * 300, "Ünal"), person("2", "山田", "太郎", email="yamada@acme.example")]
+    staff = [
+        person("1", "A" * 300, "Ünal", email="a.unal@acme.example"),
+        person("2", "山田", "太郎", email="yamada@acme.example"),
+    ]
     build = build_desired(staff, make_spec())
     users = users_by_id(build)
     assert len(users["personio:1"].given_name) == 256
@@ -261,3 +264,112 @@ def test_held_people_keep_their_teams_and_stay_manager_link_targets() -> None:
         "personio:department:901": {"personio:3"},
         "personio:supervisor:1": {"personio:1", "personio:2"},
     }
+
+
+def kinds(build) -> list[str]:
+    return [w.kind.value for w in build.warnings]
+
+
+def test_every_warning_has_a_kind_that_says_what_happened() -> None:
+    staff = [
+        person("1", "Boss"),
+        person("2", email=None),
+        person("3", "Bo", email="a..b@acme.example"),
+        person("4", "Sam", email="sam@acme.example"),
+        person("5", "Sam", email="SAM@acme.example"),
+        person("6", status=None),
+        person("7", "Lo", "x" * 300, email="lo@acme.example"),
+        person("8", "Self", supervisor="8"),
+        person("9", "Rep", supervisor="99"),
+        person("9", "Twice"),
+        person("10", "", "NoFirst", email="nofirst@acme.example"),
+    ]
+    build = build_desired(staff, make_spec())
+    assert set(kinds(build)) == (
+        {
+            "MissingEmail",
+            "InvalidEmail",
+            "DuplicateEmail",
+            "HeldPerson",
+            "NameTruncated",
+            "SupervisorCycle",
+            "UnsyncedSupervisor",
+            "DuplicateRecord",
+            "MissingName",
+        }
+    )
+
+
+def test_team_warnings_have_kinds() -> None:
+    staff = [
+        person("1", department=("900", "IT"), team=("5", "IT")),
+        person("2", "B", department=("900", "I.T.")),
+        person("3", "C", department=("900", "IT"), office=("7", None)),
+    ]
+    templates = {"department": "{name}", "team": "{name}"}
+    spec = make_spec(teams={"department": True, "team": True, "office": True, "nameTemplates": templates})
+    assert {"TeamNameVaries", "TeamNameMissing", "TeamNameClash"} == set(kinds(build_desired(staff, spec)))
+
+
+def test_an_address_the_app_would_refuse_holds_the_person_with_the_reason() -> None:
+    staff = [person("1", "Ok"), person("2", "Bad", email="x@localhost"), person("3", "Nul", email="n\x00@acme.example")]
+    build = build_desired(staff, make_spec())
+    assert [u.external_id for u in build.state.users] == ["personio:1"]
+    assert build.held == {"personio:2", "personio:3"}
+    (localhost,) = [w for w in build.warnings if "Person 2" in w]
+    assert localhost.kind.value == "InvalidEmail" and "should have a period" in localhost
+    assert "Personio" in localhost  # says where to fix it
+    (nul,) = [w for w in build.warnings if "Person 3" in w]
+    assert "\x00" not in nul.text and "U+0000" in nul.text
+
+
+def test_one_mailbox_in_two_spellings_is_one_address() -> None:
+    (user,) = build_desired([person("1", email="Müller@XN--BCHER-KVA.de")], make_spec()).state.users
+    assert user.user_name == user.email == "müller@bücher.de"
+    pair = [person("1", email="müller@xn--bcher-kva.de"), person("2", "B", email="müller@bücher.de")]
+    build = build_desired(pair, make_spec())
+    assert build.held == {"personio:1", "personio:2"}
+    assert [w.kind.value for w in build.warnings] == ["DuplicateEmail"]
+
+
+def test_texts_for_the_app_are_clean_and_bounded_and_keep_joiners() -> None:
+    family = "\U0001f468\u200d\U0001f469\u200d\U0001f467"
+    persian = "\u0645\u0647\u0631\u200c\u0633\u0627"
+    hostile = person(
+        "1",
+        f"\x1b[31m{persian}\u202e",
+        f"Li {family}\x00",
+        position="CTO\u2066\x07",
+        department=("900", "IT\x1b[2J" + "d" * 1000),
+        email="li@acme.example",
+    )
+    build = build_desired([hostile], make_spec(users={"jobTitle": True}, teams={"department": True}))
+    (user,) = build.state.users
+    assert (user.given_name, user.family_name, user.title) == (persian, f"Li {family}", "CTO")
+    assert user.department == ("IT" + "d" * 1000)[:256]
+    (group,) = build.state.groups
+    assert group.display_name.startswith("Abteilung ITddd") and len(group.display_name) == 256
+
+
+def test_warnings_name_people_briefly_and_without_escapes() -> None:
+    hostile = person("1", "\x1b[2J\x1b]0;pwned\x07" + "A" * 10_000, "B", email=None)
+    build = build_desired([hostile], make_spec())
+    (warning,) = build.warnings
+    assert "\x1b" not in warning.text and "pwned" not in warning.text
+    assert len(warning.text) < 400
+
+
+def test_a_supervisor_of_thousands_is_named_with_a_few_of_them() -> None:
+    staff = [person(str(i), f"P{i}", supervisor="9999") for i in range(1, 2001)]
+    (warning,) = build_desired(staff, make_spec()).warnings
+    assert "2000 people" in warning and "and 1995 more" in warning and len(warning.text) < 1000
+
+
+def test_an_id_that_cannot_be_a_key_holds_the_person_and_leaves_out_the_team() -> None:
+    staff = [person("1\x1b[31m"), person("2", "B", department=("9 9", "IT")), person("3", "C")]
+    build = build_desired(staff, make_spec(teams={"department": True}))
+    assert [u.external_id for u in build.state.users] == ["personio:2", "personio:3"]
+    assert build.held == {"personio:1\x1b[31m"}
+    assert build.state.groups == []
+    assert kinds(build) == ["InvalidId", "InvalidId"]
+    assert all("\x1b" not in w.text for w in build.warnings)

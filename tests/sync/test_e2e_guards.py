@@ -132,4 +132,8 @@ async def test_a_fatal_error_midway_still_reports_what_was_written(harness: Harn
     assert created == len(harness.in_scope_ids())  # users were written before groups failed
     assert report.users.created == created  # and the report says so
     assert report.teams.created == 0
-    assert "Group" not in {o.kind for o in report.objects}
+    groups = [o for o in report.objects if o.kind == "Group"]
+    assert groups and not any(o.ok for o in groups)  # the refused attempts are listed, none as written
+    assert not harness.groups()
+    written = sum(1 for o in report.objects if o.ok)
+    assert f"It stopped after {written} changes written" in report.error

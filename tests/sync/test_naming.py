@@ -4,6 +4,7 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from personio_operator.api.spec import Language, TeamKind, TeamNameTemplates
+from personio_operator.safe_text import clean_text
 from personio_operator.sync.naming import MAX_NAME_LENGTH, check_templates, team_name
 
 DEFAULT = TeamNameTemplates()
@@ -59,9 +60,10 @@ def test_template_without_placeholder_is_refused_with_the_field_path() -> None:
     check_templates(TeamNameTemplates(department="Dept {name}"))
 
 
-@given(st.text(min_size=1, max_size=600).filter(str.strip), st.sampled_from(list(TeamKind)), st.sampled_from(Language))
+@given(st.text(min_size=1, max_size=600).filter(clean_text), st.sampled_from(list(TeamKind)), st.sampled_from(Language))
 def test_names_are_bounded_and_keep_the_source_name(name, kind, language) -> None:
     rendered = team_name(kind, name, language, DEFAULT)
     assert 0 < len(rendered) <= MAX_NAME_LENGTH
+    assert clean_text(rendered) == rendered
     if kind is not TeamKind.EMPLOYMENT_TYPE and len(name) < 200:
-        assert name.strip() in rendered
+        assert clean_text(name) in rendered

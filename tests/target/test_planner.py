@@ -216,3 +216,38 @@ def test_duplicate_user_names_in_desired_do_not_create_two_accounts():
 
     assert [op.external_id for op in plan.users] == ["personio:1"]
     assert any("personio:2" in warning for warning in plan.warnings)
+
+
+def test_an_address_the_app_spells_in_punycode_is_the_same_mailbox():
+    muller = desired_user(1, user_name="müller@bücher.de", email="müller@bücher.de")
+    in_app = scim_user_for(muller, "m", user_name="müller@xn--bcher-kva.de", email="MÜLLER@XN--BCHER-KVA.DE".lower())
+
+    plan = plan_target(DesiredState(users=[muller]), TargetState(users=[in_app]))
+
+    assert plan.is_empty and plan.users_unchanged == 1
+
+
+def test_an_unmanaged_user_in_punycode_is_adopted_not_duplicated():
+    muller = desired_user(1, user_name="müller@bücher.de", email="müller@bücher.de")
+    hand_made = ScimUser(id="h", user_name="müller@xn--bcher-kva.de", given_name="M", family_name="M")
+
+    plan = plan_target(DesiredState(users=[muller]), TargetState(users=[hand_made]))
+
+    (op,) = plan.users
+    assert op.action is UserAction.ADOPT and op.user_id == "h"
+    assert "userName" not in _fields(op)
+
+
+def test_planner_warnings_have_kinds_and_show_app_values_cleanly():
+    ada = desired_user(1)
+    other_tool = ScimUser(id="o\x1b[2J", user_name="person1@acme.example", external_id="okta\u202e-1" + "x" * 5000)
+    hand_made_group = scim_group("g", "IT", None, [])  # ours is cleaned to the same name
+    wanted_group = desired_group("department", "9", "\x1b[31mIT", [1])
+
+    plan = plan_target(
+        DesiredState(users=[ada], groups=[wanted_group]), TargetState(users=[other_tool], groups=[hand_made_group])
+    )
+
+    kinds = {w.kind.value for w in plan.warnings}
+    assert {"UserNameTaken", "HandMadeGroup", "NoAccount"} <= kinds
+    assert all("\x1b" not in w.text and "\u202e" not in w.text and len(w.text) < 600 for w in plan.warnings)

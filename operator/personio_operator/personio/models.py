@@ -9,6 +9,8 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from personio_operator.run_warnings import RunWarning
+
 
 class Attribute(StrEnum):
     """Personio attributes the integration reads (the seed article's list)."""
@@ -97,7 +99,7 @@ class FetchResult(BaseModel):
     # whitelist did not return for anybody.
     missing_attributes: list[Attribute] = Field(default_factory=list)
     duplicates_collapsed: int = 0
-    warnings: list[str] = Field(default_factory=list)
+    warnings: list[RunWarning] = Field(default_factory=list)
 
     @property
     def missing_required(self) -> list[Attribute]:

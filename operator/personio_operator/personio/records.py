@@ -19,6 +19,7 @@ from personio_operator.personio.models import (
     NamedRef,
     PersonRef,
 )
+from personio_operator.run_warnings import RunWarning, WarningKind, warning
 
 _STATUSES = {s.value: s for s in EmploymentStatus if s is not EmploymentStatus.UNKNOWN}
 _TYPES = {t.value: t for t in EmploymentType if t is not EmploymentType.UNKNOWN}
@@ -47,7 +48,7 @@ class Collected:
 
     records: dict[str, PersonRecord] = field(default_factory=dict)
     duplicates_collapsed: int = 0
-    warnings: list[str] = field(default_factory=list)
+    warnings: list[RunWarning] = field(default_factory=list)
     _as_listed: dict[str, PersonRecord] = field(default_factory=dict, repr=False)
 
     def add(self, record: PersonRecord) -> bool:
@@ -55,16 +56,19 @@ class Collected:
         if record.id in self.records:
             self.duplicates_collapsed += 1
             if self._as_listed[record.id] != record:
-                self.warn(f"person {record.id} was returned twice with different data; the first copy was kept")
+                self.warn(
+                    f"person {record.id} was returned twice with different data; the first copy was kept",
+                    WarningKind.DUPLICATE_RECORD,
+                )
             return False
         self.records[record.id] = record
         # The kept record is completed later (v2 employments); duplicates compare with it as first listed.
         self._as_listed[record.id] = replace(record, present=set(record.present))
         return True
 
-    def warn(self, message: str) -> None:
-        if message not in self.warnings:
-            self.warnings.append(message)
+    def warn(self, message: str, kind: WarningKind = WarningKind.PERSONIO_ANSWER) -> None:
+        if all(existing.text != message for existing in self.warnings):
+            self.warnings.append(warning(kind, message))
 
 
 def text(value: object) -> str | None:
@@ -144,13 +148,18 @@ def _employee(
         if boss is not None:
             supervisor = PersonRef(id=boss.id, first_name=boss.first_name, last_name=boss.last_name)
         elif Attribute.SUPERVISOR in wanted:
-            collected.warn(f"person {record.id}'s supervisor {supervisor.id} is not among the people read")
+            collected.warn(
+                f"person {record.id}'s supervisor {supervisor.id} is not among the people read",
+                WarningKind.UNSYNCED_SUPERVISOR,
+            )
     department = _named(record.department, lambda ref: org_names.get(("department", ref.id)))
     team = _named(record.team, lambda ref: org_names.get(("team", ref.id)))
     office = _named(record.office, lambda ref: office_names.get(ref.id))
     for kind, ref in (("department", department), ("team", team), ("office", office)):
         if ref is not None and ref.name is None and Attribute(kind) in wanted:
-            collected.warn(f"Personio has no name for {kind} {ref.id} (used by person {record.id})")
+            collected.warn(
+                f"Personio has no name for {kind} {ref.id} (used by person {record.id})", WarningKind.TEAM_NAME_MISSING
+            )
     chosen = replace(record, supervisor=supervisor, department=department, team=team, office=office)
     values = {a: getattr(chosen, a.value) if a in wanted else None for a in Attribute}
     return Employee(id=record.id, preferred_name=record.preferred_name, **{a.value: v for a, v in values.items()})

@@ -2,8 +2,13 @@
 
 Bad HR data never reaches the app: a person without a usable e-mail, people sharing an e-mail, or
 a person whose status cannot be read is *held* (no create, no change, never deactivated) and gets
-a warning that says what to fix in Personio. Names are trimmed and cut to 256 characters;
-non-Latin names are kept as they are. Supervisor cycles are broken by leaving one link empty.
+a warning that says what to fix in Personio. An e-mail is usable when the payload layer would
+accept it (``target.emails``: one validator, one normal form, so ``müller@xn--bcher-kva.de`` and
+``müller@bücher.de`` are one mailbox). Every text sent to the app is cleaned (``safe_text``: no
+control or invisible characters, joiners kept) and cut to 256 characters, with a warning when a
+name is cut; non-Latin names are kept as they are. Supervisor cycles are broken by leaving one
+link empty. A Personio id that cannot serve as a key (``USABLE_ID``) holds its person or leaves
+its team out. Warnings name people by id and name, cleaned and shortened (``describe``).
 
 Supervisor teams hold the supervisor (when they have an active account) and their direct reports.
 A team exists while at least one in-scope person belongs to it. Held people keep their place: they
@@ -13,15 +18,18 @@ account in the app), so a data problem in Personio never strips anyone of anythi
 
 from __future__ import annotations
 
-import unicodedata
+import re
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from personio_operator.api.spec import PersonioIntegrationSpec, TeamKind
 from personio_operator.personio.models import Attribute, Employee, EmploymentType, NamedRef
-from personio_operator.sync.naming import MAX_NAME_LENGTH, check_templates, team_name
+from personio_operator.run_warnings import RunWarning, WarningKind, warning
+from personio_operator.safe_text import MAX_TEXT_LENGTH, clean_text, shown
+from personio_operator.sync.naming import check_templates, team_name
 from personio_operator.sync.scope import Decision, ScopeDecision, decide
+from personio_operator.target.emails import InvalidEmailError, normalized_email
 from personio_operator.target.models import (
     DesiredGroup,
     DesiredState,
@@ -31,6 +39,9 @@ from personio_operator.target.models import (
 )
 
 USER_TYPES = {EmploymentType.INTERNAL: "Internal", EmploymentType.EXTERNAL: "External"}
+# Personio ids become externalIds and employee numbers: digits in practice, never anything odd.
+USABLE_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+LISTED_PEOPLE = 5  # people named in one warning; the rest are counted
 
 
 @dataclass
@@ -38,7 +49,7 @@ class DesiredBuild:
     """The desired state plus what the planner cannot know on its own."""
 
     state: DesiredState
-    warnings: list[str] = field(default_factory=list)
+    warnings: list[RunWarning] = field(default_factory=list)
     held: frozenset[str] = frozenset()  # user externalIds whose accounts must be left exactly as they are
     inactive_reasons: dict[str, str] = field(default_factory=dict)  # externalId -> why it gets no active account
     manages_manager: bool = True  # False when Personio returned no supervisor for anybody
@@ -49,7 +60,8 @@ class DesiredBuild:
 class _Person:
     employee: Employee
     external_id: str
-    email: str | None
+    email: str | None  # in the normal form; None when missing or unusable
+    email_problem: str | None  # why the e-mail in Personio is unusable
     decision: ScopeDecision
 
 
@@ -62,7 +74,7 @@ def build_desired(
     """``available``: attributes Personio returned for at least somebody (None = all of them)."""
     check_templates(spec.teams.name_templates)
     available_attributes = set(Attribute) if available is None else set(available)
-    warnings: list[str] = []
+    warnings: list[RunWarning] = []
     people = _unique_people(employees, spec, warnings)
     _hold_unusable_emails(people, warnings)
     _hold_shared_emails(people, warnings)
@@ -89,64 +101,93 @@ def build_desired(
 def describe(employee: Employee) -> str:
     """How a person is named in warnings: Personio id plus name, never more personal data."""
     name = " ".join(part for part in (employee.first_name, employee.last_name) if part)
-    return f"Person {employee.id} ({name})" if name else f"Person {employee.id}"
+    who = f"Person {shown(employee.id, 40)}"
+    return f"{who} ({shown(name)})" if clean_text(name, None) else who
 
 
-def _unique_people(employees: Iterable[Employee], spec: PersonioIntegrationSpec, warnings: list[str]) -> list[_Person]:
+def describe_all(employees: Sequence[Employee]) -> str:
+    """Several people for one warning line: the first few by name, the rest counted."""
+    names = ", ".join(describe(employee) for employee in employees[:LISTED_PEOPLE])
+    more = len(employees) - LISTED_PEOPLE
+    return f"{names} and {more} more" if more > 0 else names
+
+
+def _warn(warnings: list[RunWarning], kind: WarningKind, text: str) -> None:
+    warnings.append(warning(kind, text))
+
+
+def _unique_people(
+    employees: Iterable[Employee], spec: PersonioIntegrationSpec, warnings: list[RunWarning]
+) -> list[_Person]:
     seen: set[str] = set()
     people: list[_Person] = []
     for employee in employees:
         if employee.id in seen:
-            warnings.append(f"{describe(employee)} appears twice in Personio's answer; the first entry is used")
+            _warn(
+                warnings,
+                WarningKind.DUPLICATE_RECORD,
+                f"{describe(employee)} appears twice in Personio's answer; the first entry is used",
+            )
             continue
         seen.add(employee.id)
-        email = normalize_email(employee.email)
-        people.append(_Person(employee, user_external_id(employee.id), email, decide(employee, spec.rules)))
-    for person in people:
-        if person.decision.decision is Decision.HOLD:
-            warnings.append(f"{describe(person.employee)}: {person.decision.reason}")
+        email, problem = _email_of(employee)
+        decision = decide(employee, spec.rules)
+        if not USABLE_ID.fullmatch(employee.id):
+            decision = ScopeDecision(Decision.HOLD, "the Personio id cannot be used as a key")
+            _warn(
+                warnings,
+                WarningKind.INVALID_ID,
+                f"{describe(employee)}: Personio sent an id that is not 1-64 letters, digits, '.', '_' or '-'; "
+                "this person is skipped (an existing account is left unchanged). Report this to Personio support",
+            )
+        elif decision.decision is Decision.HOLD:
+            _warn(warnings, WarningKind.HELD_PERSON, f"{describe(employee)}: {decision.reason}")
+        people.append(_Person(employee, user_external_id(employee.id), email, problem, decision))
     return people
 
 
-def normalize_email(email: str | None) -> str | None:
-    """Trimmed and lower-cased (apps compare user names case-insensitively); None when empty."""
-    if email is None:
-        return None
-    cleaned = email.strip().lower()
-    return cleaned or None
-
-
-def is_usable_email(email: str) -> bool:
-    local, at, domain = email.partition("@")
-    return bool(at and local and domain) and "@" not in domain and not any(ch.isspace() for ch in email)
+def _email_of(employee: Employee) -> tuple[str | None, str | None]:
+    """The e-mail in its normal form, or None and why it cannot be used (None: there is none)."""
+    if employee.email is None or not employee.email.strip():
+        return None, None
+    try:
+        return normalized_email(employee.email), None
+    except InvalidEmailError as error:
+        return None, str(error)
 
 
 def _hold(person: _Person, reason: str) -> None:
     person.decision = ScopeDecision(Decision.HOLD, reason)
 
 
-def _hold_unusable_emails(people: list[_Person], warnings: list[str]) -> None:
+def _hold_unusable_emails(people: list[_Person], warnings: list[RunWarning]) -> None:
     for person in people:
-        if person.decision.decision is not Decision.ACTIVE:
+        if person.decision.decision is not Decision.ACTIVE or person.email is not None:
             continue
-        if person.email is None:
+        if person.email_problem is None:
             _hold(person, "no e-mail in Personio")
-            warnings.append(
+            _warn(
+                warnings,
+                WarningKind.MISSING_EMAIL,
                 f"{describe(person.employee)} has no e-mail in Personio and is skipped; add a work e-mail "
-                "in Personio to sync them (an existing account is left unchanged)"
+                "in Personio to sync them (an existing account is left unchanged)",
             )
-        elif not is_usable_email(person.email):
+        else:
             _hold(person, "e-mail in Personio is not a valid address")
-            warnings.append(
-                f"{describe(person.employee)} has the e-mail {person.employee.email!r} in Personio, which is not "
-                "a valid address; they are skipped until it is fixed (an existing account is left unchanged)"
+            _warn(
+                warnings,
+                WarningKind.INVALID_EMAIL,
+                f"{describe(person.employee)} has the e-mail {shown(person.employee.email)!r} in Personio, which is "
+                f"not a valid address ({shown(person.email_problem, 160)}); they are skipped until it is fixed in "
+                "Personio (an existing account is left unchanged)",
             )
 
 
-def _hold_shared_emails(people: list[_Person], warnings: list[str]) -> None:
+def _hold_shared_emails(people: list[_Person], warnings: list[RunWarning]) -> None:
     """People who would get an account (or are held) and share an e-mail: nobody gets it, we never guess.
 
     Someone inactive does not compete for the address, so a rehire under a new Personio id keeps it.
+    Addresses are compared in their normal form (case and IDNA spelling of the domain do not count).
     """
     by_email: dict[str, list[_Person]] = defaultdict(list)
     for person in people:
@@ -155,25 +196,26 @@ def _hold_shared_emails(people: list[_Person], warnings: list[str]) -> None:
     for email, sharing in sorted(by_email.items()):
         if len(sharing) < 2:
             continue
-        names = ", ".join(describe(p.employee) for p in sharing)
-        warnings.append(
-            f"{names} share the e-mail {email} in Personio (compared ignoring case); all of them are skipped "
-            "until each has their own address (existing accounts are left unchanged)"
+        _warn(
+            warnings,
+            WarningKind.DUPLICATE_EMAIL,
+            f"{describe_all([p.employee for p in sharing])} share the e-mail {shown(email)} in Personio (compared "
+            "ignoring case and the spelling of the domain); all of them are skipped until each has their own address "
+            "(existing accounts are left unchanged)",
         )
         for person in sharing:
-            _hold(person, f"shares the e-mail {email} with another person")
+            _hold(person, f"shares the e-mail {shown(email)} with another person")
 
 
-def clean_name(value: str | None, what: str, employee: Employee, warnings: list[str]) -> str:
-    if value is None:
-        return ""
-    text = "".join(ch for ch in unicodedata.normalize("NFC", value) if unicodedata.category(ch)[0] != "C")
-    text = " ".join(text.split())
-    if len(text) > MAX_NAME_LENGTH:
-        warnings.append(
-            f"{describe(employee)}: the {what} is {len(text)} characters long and was cut to {MAX_NAME_LENGTH}"
+def clean_name(value: str | None, what: str, employee: Employee, warnings: list[RunWarning]) -> str:
+    text = clean_text(value, None)
+    if len(text) > MAX_TEXT_LENGTH:
+        _warn(
+            warnings,
+            WarningKind.NAME_TRUNCATED,
+            f"{describe(employee)}: the {what} is {len(text)} characters long and was cut to {MAX_TEXT_LENGTH}",
         )
-        text = text[:MAX_NAME_LENGTH].rstrip()
+        text = clean_text(text, MAX_TEXT_LENGTH)
     return text
 
 
@@ -182,7 +224,7 @@ def _desired_user(
     spec: PersonioIntegrationSpec,
     managers: dict[str, str | None],
     manages_department: bool,
-    warnings: list[str],
+    warnings: list[RunWarning],
 ) -> DesiredUser:
     employee = person.employee
     assert person.email is not None  # people without a usable e-mail are held before this point
@@ -190,13 +232,17 @@ def _desired_user(
     family = clean_name(employee.last_name, "last name", employee, warnings)
     if not given or not family:
         missing = "first name" if not given else "last name"
-        warnings.append(f"{describe(employee)} has no {missing} in Personio; it stays empty in the app")
+        _warn(
+            warnings,
+            WarningKind.MISSING_NAME,
+            f"{describe(employee)} has no {missing} in Personio; it stays empty in the app",
+        )
     title = None
     if spec.users.job_title and employee.position:
         title = clean_name(employee.position, "job title", employee, warnings) or None
     department = None
     if manages_department and employee.department is not None:
-        department = employee.department.name
+        department = clean_text(employee.department.name) or None
     return DesiredUser(
         external_id=person.external_id,
         user_name=person.email,
@@ -214,7 +260,9 @@ def _desired_user(
     )
 
 
-def _manager_links(active: list[_Person], by_id: dict[str, _Person], warnings: list[str]) -> dict[str, str | None]:
+def _manager_links(
+    active: list[_Person], by_id: dict[str, _Person], warnings: list[RunWarning]
+) -> dict[str, str | None]:
     """Person id -> their manager's externalId (None: no link). Supervisors without an account and
     cycles leave links empty, with a warning each. A held supervisor stays a link target."""
     active_ids = {p.employee.id for p in active}
@@ -226,7 +274,11 @@ def _manager_links(active: list[_Person], by_id: dict[str, _Person], warnings: l
         if supervisor is None:
             continue
         if supervisor.id == person.employee.id:
-            warnings.append(f"{describe(person.employee)} is their own supervisor in Personio; no manager is set")
+            _warn(
+                warnings,
+                WarningKind.SUPERVISOR_CYCLE,
+                f"{describe(person.employee)} is their own supervisor in Personio; no manager is set",
+            )
         elif supervisor.id in linkable_ids:
             links[person.employee.id] = supervisor.id
         else:
@@ -234,19 +286,24 @@ def _manager_links(active: list[_Person], by_id: dict[str, _Person], warnings: l
     for supervisor_id, reports in sorted(unsynced.items()):
         supervisor = by_id.get(supervisor_id)
         why = supervisor.decision.reason if supervisor is not None else "not in Personio's answer"
-        who = describe(supervisor.employee) if supervisor is not None else f"Person {supervisor_id}"
-        names = ", ".join(describe(e) for e in reports)
-        warnings.append(
+        who = describe(supervisor.employee) if supervisor is not None else f"Person {shown(supervisor_id, 40)}"
+        _warn(
+            warnings,
+            WarningKind.UNSYNCED_SUPERVISOR,
             f"Supervisor {who} has no active account ({why}); the manager link of {len(reports)} "
-            f"{'person' if len(reports) == 1 else 'people'} is left empty: {names}"
+            f"{'person' if len(reports) == 1 else 'people'} is left empty: {describe_all(reports)}",
         )
     for cycle in _cycles(links):
         breaker = min(cycle, key=_id_order)
         del links[breaker]
-        chain = " -> ".join(describe(by_id[pid].employee) for pid in cycle)
-        warnings.append(
+        chain = " -> ".join(describe(by_id[pid].employee) for pid in cycle[:LISTED_PEOPLE])
+        if len(cycle) > LISTED_PEOPLE:
+            chain += f" -> ... ({len(cycle)} people)"
+        _warn(
+            warnings,
+            WarningKind.SUPERVISOR_CYCLE,
             f"Supervisors form a cycle in Personio ({chain}); the manager link of "
-            f"{describe(by_id[breaker].employee)} is left empty until the cycle is fixed"
+            f"{describe(by_id[breaker].employee)} is left empty until the cycle is fixed",
         )
     return {pid: user_external_id(sid) for pid, sid in links.items()}
 
@@ -276,17 +333,28 @@ def _cycles(links: dict[str, str]) -> list[list[str]]:
 
 
 def _desired_groups(
-    members_pool: list[_Person], by_id: dict[str, _Person], spec: PersonioIntegrationSpec, warnings: list[str]
+    members_pool: list[_Person], by_id: dict[str, _Person], spec: PersonioIntegrationSpec, warnings: list[RunWarning]
 ) -> list[DesiredGroup]:
     groups: list[DesiredGroup] = []
     for kind in spec.teams.enabled():
         members: dict[str, set[str]] = defaultdict(set)
         labels: dict[str, Counter[str]] = defaultdict(Counter)
+        unusable: set[str] = set()
         for person in members_pool:
             for source_id, label in _memberships(kind, person, by_id):
+                if not USABLE_ID.fullmatch(source_id):
+                    unusable.add(source_id)
+                    continue
                 members[source_id].add(person.external_id)
                 if label:
                     labels[source_id][label] += 1
+        for source_id in sorted(unusable):
+            _warn(
+                warnings,
+                WarningKind.INVALID_ID,
+                f"Personio sent the {kind.value} id {shown(source_id, 40)!r}, which is not 1-64 letters, digits, "
+                "'.', '_' or '-'; no team is made for it. Report this to Personio support",
+            )
         if kind is TeamKind.SUPERVISOR:
             for supervisor_id in members:
                 supervisor = by_id.get(supervisor_id)
@@ -307,15 +375,16 @@ def _desired_groups(
 
 
 def _memberships(kind: TeamKind, person: _Person, by_id: dict[str, _Person]) -> list[tuple[str, str | None]]:
+    """(source id, the name the team is named after) for each team of this kind the person belongs to."""
     employee = person.employee
     if kind is TeamKind.SUPERVISOR:
         ref = employee.supervisor
         if ref is None or ref.id == employee.id:
             return []
         record = by_id.get(ref.id)
-        first = record.employee.first_name if record and record.employee.first_name else ref.first_name
-        last = record.employee.last_name if record and record.employee.last_name else ref.last_name
-        name = " ".join(part.strip() for part in (first, last) if part and part.strip())
+        first = record.employee.first_name if record and clean_text(record.employee.first_name) else ref.first_name
+        last = record.employee.last_name if record and clean_text(record.employee.last_name) else ref.last_name
+        name = " ".join(text for text in (clean_text(first), clean_text(last)) if text)
         return [(ref.id, name or None)]
     if kind is TeamKind.EMPLOYMENT_TYPE:
         if employee.employment_type in USER_TYPES:
@@ -324,35 +393,43 @@ def _memberships(kind: TeamKind, person: _Person, by_id: dict[str, _Person]) -> 
     unit: NamedRef | None = getattr(employee, kind.value)
     if unit is None:
         return []
-    return [(unit.id, unit.name.strip() if unit.name and unit.name.strip() else None)]
+    return [(unit.id, clean_text(unit.name) or None)]
 
 
-def _pick_label(kind: TeamKind, source_id: str, labels: Counter[str], warnings: list[str]) -> str:
+def _pick_label(kind: TeamKind, source_id: str, labels: Counter[str], warnings: list[RunWarning]) -> str:
     if not labels:
-        warnings.append(
+        _warn(
+            warnings,
+            WarningKind.TEAM_NAME_MISSING,
             f"The {kind.value} with Personio id {source_id} has no name in Personio's answer; "
-            f"its team is named after the id until a name is returned"
+            "its team is named after the id until a name is returned",
         )
         return source_id
     ranked = sorted(labels.items(), key=lambda item: (-item[1], item[0]))
     if len(ranked) > 1:
-        shown = ", ".join(repr(label) for label, _ in ranked)
-        warnings.append(
-            f"The {kind.value} with Personio id {source_id} is named differently across people ({shown}); "
-            f"the most common name {ranked[0][0]!r} is used"
+        shown_names = ", ".join(repr(shown(label)) for label, _ in ranked[:LISTED_PEOPLE])
+        _warn(
+            warnings,
+            WarningKind.TEAM_NAME_VARIES,
+            f"The {kind.value} with Personio id {source_id} is named differently across people ({shown_names}); "
+            f"the most common name {shown(ranked[0][0])!r} is used",
         )
     return ranked[0][0]
 
 
-def _warn_same_names(groups: list[DesiredGroup], warnings: list[str]) -> None:
+def _warn_same_names(groups: list[DesiredGroup], warnings: list[RunWarning]) -> None:
     by_name: dict[str, list[str]] = defaultdict(list)
     for group in groups:
         by_name[group.display_name.casefold()].append(group.external_id)
     for ids in by_name.values():
         if len(ids) > 1:
             names = {g.display_name for g in groups if g.external_id in ids}
-            warnings.append(
-                f"Teams {', '.join(ids)} would all be named {sorted(names)[0]!r}; they stay separate teams "
+            more = len(ids) - LISTED_PEOPLE
+            listed = ", ".join(ids[:LISTED_PEOPLE]) + (f" and {more} more" if more > 0 else "")
+            _warn(
+                warnings,
+                WarningKind.TEAM_NAME_CLASH,
+                f"Teams {listed} would all be named {shown(sorted(names)[0])!r}; they stay separate teams "
                 "(keyed by Personio id) but look alike in the app: rename one of them in Personio or adjust "
-                "teams.nameTemplates"
+                "teams.nameTemplates",
             )

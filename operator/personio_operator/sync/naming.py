@@ -3,6 +3,9 @@
 Defaults (German / English): "Abteilung IT" / "Department IT", "Team Backend" / "Team Backend",
 "Büro Berlin" / "Office Berlin", "Peter Wrights Team" / "Peter Wright's Team",
 "Interne Mitarbeitende" / "Internal employees".
+
+Names and templates are cleaned like every text sent to the app (``safe_text.clean_text``: no
+control or invisible characters, joiners kept) and the team name is cut to 256 characters.
 """
 
 from __future__ import annotations
@@ -11,9 +14,10 @@ from collections.abc import Callable
 
 from personio_operator.api.spec import Language, TeamKind, TeamNameTemplates
 from personio_operator.errors import ConfigurationError
+from personio_operator.safe_text import MAX_TEXT_LENGTH, clean_text
 
 PLACEHOLDER = "{name}"
-MAX_NAME_LENGTH = 256
+MAX_NAME_LENGTH = MAX_TEXT_LENGTH
 
 _DEFAULT_TEMPLATES: dict[Language, dict[TeamKind, str]] = {
     Language.DE: {
@@ -77,7 +81,7 @@ def check_templates(templates: TeamNameTemplates) -> None:
 
 def team_name(kind: TeamKind, name: str, language: Language, templates: TeamNameTemplates) -> str:
     """The display name of the team for ``name`` (an org unit's name or the supervisor's full name)."""
-    label = name.strip()
+    label = clean_text(name, None)
     if kind is TeamKind.EMPLOYMENT_TYPE:
         label = EMPLOYMENT_TYPE_LABELS[language].get(label, label)
     template = getattr(templates, _TEMPLATE_FIELD[kind])
@@ -87,7 +91,7 @@ def team_name(kind: TeamKind, name: str, language: Language, templates: TeamName
         rendered = _SUPERVISOR_DEFAULTS[language](label)
     else:
         rendered = _DEFAULT_TEMPLATES[language][kind].replace(PLACEHOLDER, label)
-    return rendered.strip()[:MAX_NAME_LENGTH]
+    return clean_text(rendered, MAX_NAME_LENGTH)
 
 
 def _camel(field: str) -> str:

@@ -1,11 +1,16 @@
 """The plan and the run table as a person reads them. Machines get JSON from the models themselves
-(``RunReport.model_dump_json(by_alias=True)``, ``TargetPlan.model_dump_json()``)."""
+(``RunReport.model_dump_json(by_alias=True)``, ``TargetPlan.model_dump_json()``).
+
+Every value that comes from Personio or the app (names, e-mails, team names, errors, warnings) is
+shown through ``safe_text.shown``: no terminal escapes or invisible characters, and cut when long.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from personio_operator.safe_text import shown
 from personio_operator.sync.report import Counts, RunReport
 from personio_operator.target.plan import GroupAction, GroupOp, TargetPlan, UserAction, UserOp
 
@@ -19,6 +24,8 @@ _USER_MARK = {
 _GROUP_MARK = {GroupAction.CREATE: "+", GroupAction.RENAME: "~", GroupAction.MEMBERS: "~", GroupAction.REMOVE: "-"}
 _MAX_LISTED_MEMBERS = 3
 _MAX_ERROR_WIDTH = 70
+_NAME_WIDTH = 80  # a userName or team name in a plan line
+_LINE_LENGTH = 1000  # a warning or an error line
 
 
 def plan_summary(plan: TargetPlan) -> str:
@@ -31,51 +38,52 @@ def plan_summary(plan: TargetPlan) -> str:
     )
 
 
-def render_plan(plan: TargetPlan, names: Mapping[str, str] | None = None, warnings: Sequence[str] = ()) -> str:
-    """``names`` maps user externalIds to userNames so membership changes read as people."""
+def render_plan(plan: TargetPlan, names: Mapping[str, str] | None = None, warnings: Sequence[object] = ()) -> str:
+    """``names`` maps user externalIds to userNames so membership changes read as people;
+    ``warnings`` are strings or ``RunWarning``s (shown by their text)."""
     names = names or {}
     lines = [f"Plan: {plan_summary(plan)}"]
     if plan.is_empty:
         lines.append("Nothing to change: the app already matches Personio.")
     if plan.users:
-        width = max(len(op.user_name) for op in plan.users)
+        width = max(len(shown(op.user_name, _NAME_WIDTH)) for op in plan.users)
         lines += ["", "Users", *[_user_line(op, width) for op in plan.users]]
     if plan.manager_links:
         links = []
         for link in plan.manager_links:
             manager = names.get(link.manager_external_id or "", link.manager_external_id) or "(none)"
-            links.append(f"  > {link.user_name}: manager -> {manager}")
+            links.append(f"  > {shown(link.user_name, _NAME_WIDTH)}: manager -> {shown(manager, _NAME_WIDTH)}")
         lines += ["", "Manager links", *links]
     if plan.groups:
         lines += ["", "Teams", *[_group_line(op, names) for op in plan.groups]]
     all_warnings = [*plan.warnings, *warnings]
     if all_warnings:
         lines += ["", f"Warnings ({len(all_warnings)})"]
-        lines += [f"  ! {warning}" for warning in all_warnings]
+        lines += [f"  ! {shown(warning, _LINE_LENGTH)}" for warning in all_warnings]
     return "\n".join(lines)
 
 
 def _user_line(op: UserOp, width: int) -> str:
-    head = f"  {_USER_MARK[op.action]} {op.action.value:<10} {op.user_name:<{width}}"
+    head = f"  {_USER_MARK[op.action]} {op.action.value:<10} {shown(op.user_name, _NAME_WIDTH):<{width}}"
     details: list[str] = []
     if op.action is UserAction.CREATE and op.desired is not None:
-        details.append(f"{op.desired.given_name} {op.desired.family_name}".strip())
+        details.append(shown(f"{op.desired.given_name} {op.desired.family_name}", _NAME_WIDTH))
     details += [
         f"{change.field}: {_show(change.old)} -> {_show(change.new)}"
         for change in op.changes
         if change.field != "active"  # the action says it
     ]
     if op.reason:
-        details.append(op.reason)
+        details.append(shown(op.reason, _LINE_LENGTH))
     return f"{head}  {'; '.join(details)}".rstrip()
 
 
 def _group_line(op: GroupOp, names: Mapping[str, str]) -> str:
     mark = _GROUP_MARK[op.action]
     if op.action is GroupAction.RENAME:
-        text = f"{op.old_display_name!r} -> {op.display_name!r}"
+        text = f"{_show(op.old_display_name)} -> {_show(op.display_name)}"
     else:
-        text = repr(op.display_name)
+        text = _show(op.display_name)
     parts = [f"  {mark} {op.action.value:<10} {text}"]
     if op.add_external_ids:
         parts.append(f"+{len(op.add_external_ids)} ({_people(op.add_external_ids, names)})")
@@ -85,15 +93,15 @@ def _group_line(op: GroupOp, names: Mapping[str, str]) -> str:
 
 
 def _people(external_ids: Sequence[str], names: Mapping[str, str]) -> str:
-    shown = [names.get(eid, eid) for eid in external_ids[:_MAX_LISTED_MEMBERS]]
-    more = len(external_ids) - len(shown)
-    return ", ".join(shown) + (f" and {more} more" if more else "")
+    listed = [shown(names.get(eid, eid), _NAME_WIDTH) for eid in external_ids[:_MAX_LISTED_MEMBERS]]
+    more = len(external_ids) - len(listed)
+    return ", ".join(listed) + (f" and {more} more" if more else "")
 
 
 def _show(value: Any) -> str:
     if value is None or value == "":
         return "(empty)"
-    return repr(value) if isinstance(value, str) else str(value)
+    return repr(shown(value, _NAME_WIDTH)) if isinstance(value, str) else shown(value, _NAME_WIDTH)
 
 
 # ---- the run table -------------------------------------------------------------------------------
@@ -118,7 +126,7 @@ def _status(report: RunReport) -> str:
 def _error_cell(report: RunReport) -> str:
     if not report.error:
         return ""
-    first_line = report.error.splitlines()[0]
+    first_line = shown(report.error.splitlines()[0], _LINE_LENGTH)
     return first_line if len(first_line) <= _MAX_ERROR_WIDTH else first_line[: _MAX_ERROR_WIDTH - 1] + "…"
 
 
@@ -128,7 +136,7 @@ def render_run_table(reports: Sequence[RunReport]) -> str:
     rows = [
         (
             report.started_at.strftime("%Y-%m-%d %H:%M:%S %Z").strip(),
-            report.started_by,
+            shown(report.started_by),
             _status(report),
             _user_cell(report.users),
             _team_cell(report.teams),
@@ -152,19 +160,22 @@ def render_report(report: RunReport, *, with_warnings: bool = True) -> str:
     lines = [
         f"{kind} {report.id}: {_status(report)}",
         f"  started at   {report.started_at.isoformat(timespec='seconds')}",
-        f"  started by   {report.started_by} ({report.trigger.value})",
+        f"  started by   {shown(report.started_by)} ({report.trigger.value})",
         f"  users        {_counts_text(report.users, 'users')}",
         f"  teams        {_counts_text(report.teams, 'teams')}",
     ]
     if report.error:
-        lines.append(f"  error        {report.error}")
+        lines.append(f"  error        {shown(report.error, _LINE_LENGTH)}")
     failed = [obj for obj in report.objects if not obj.ok]
     if failed:
         lines.append(f"  failed       {len(failed)} object(s):")
-        lines += [f"    {obj.kind} {obj.action} {obj.name}: {obj.error}" for obj in failed]
+        lines += [
+            f"    {obj.kind} {obj.action} {shown(obj.name, _NAME_WIDTH)}: {shown(obj.error or '', _LINE_LENGTH)}"
+            for obj in failed
+        ]
     if report.warnings and with_warnings:
         lines.append(f"  warnings     {len(report.warnings)}:")
-        lines += [f"    ! {warning}" for warning in report.warnings]
+        lines += [f"    ! {shown(warning, _LINE_LENGTH)}" for warning in report.warnings]
     return "\n".join(lines)
 
 

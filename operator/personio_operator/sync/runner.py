@@ -1,16 +1,28 @@
 """One integration run: fetch -> desired -> plan -> guards -> apply -> report.
 
-CONTRACT (used by the operator and the CLI): ``run_integration`` never raises for a SyncError;
-it returns a RunReport with result Failed, ``error`` (safe, actionable text) and ``error_kind``.
-It only raises asyncio.CancelledError. ``dry_run=True`` is the Test: stops after the plan (and the
-guards), writes nothing, and fills ``report.test`` and ``report.plan_text``.
+CONTRACT (used by the operator and the CLI): ``run_integration`` never raises for a SyncError or
+any other exception; it returns a RunReport with result Failed, ``error`` (safe, actionable text)
+and ``error_kind``. It only raises asyncio.CancelledError, after handing the report of the run cut
+short (result Interrupted) to ``on_interrupted``. ``dry_run=True`` is the Test: stops after the
+plan (and the guards), writes nothing, and fills ``report.test`` and ``report.plan_text``.
+
+Whatever stops a run, its report lists every object it wrote or tried to write (``objects``, from
+the applier's ``finished`` list, which is filled as each object is done), the counts are made from
+them, and the error text says whether anything was changed.
+
+Objects that fail on their own (the app refuses one, or its payload fails the check before the
+first write) do not stop the others: the run writes everything else, then fails with kind Data and
+lists the failed objects, so that someone looks at them (and, in a cluster, the integration pauses).
+People held for bad data in Personio are warnings, not failures.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -18,6 +30,8 @@ from personio_operator.api.spec import PersonioIntegrationSpec
 from personio_operator.errors import ErrorKind, SyncError
 from personio_operator.personio.client import PersonioClient
 from personio_operator.personio.models import FetchResult
+from personio_operator.run_warnings import HOLDING_KINDS, RunWarning
+from personio_operator.safe_text import shown
 from personio_operator.sync.attributes import requested_attributes
 from personio_operator.sync.counting import count, planned_objects
 from personio_operator.sync.desired import DesiredBuild, build_desired
@@ -36,6 +50,8 @@ from personio_operator.target.planner import plan_target
 log = logging.getLogger(__name__)
 
 MAX_WARNINGS = 200  # a report is stored in the CR's status; the rest is summarised in one line
+MAX_WARNING_LENGTH = 1000  # characters per warning line in the report
+MAX_OBJECT_TEXT_LENGTH = 500  # characters of an object's name or error in the report
 # Personio v2 needs one employments call per person at ~30 requests/s: 10,000 people take ~6 minutes
 # by the rate limits alone, so each side gets 30 minutes before the run gives up (nothing half-read is used).
 DEFAULT_BUDGET_SECONDS = 1800.0
@@ -46,10 +62,12 @@ class _Progress:
     """What the run has learnt so far, so a failure still reports it."""
 
     test: TestResult = field(default_factory=TestResult)
-    warnings: list[str] = field(default_factory=list)
+    warnings: list[RunWarning] = field(default_factory=list)
     plan: TargetPlan | None = None
     plan_text: str | None = None
-    objects: list[ObjectResult] = field(default_factory=list)
+    objects: list[ObjectResult] = field(default_factory=list)  # filled by the applier as objects are done
+    writing: bool = False  # the applier was started: the app may have changed
+    written_all: bool = False  # the applier went through the whole plan
 
 
 async def run_integration(
@@ -62,8 +80,10 @@ async def run_integration(
     run_id: str | None = None,
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
     budget_seconds: float = DEFAULT_BUDGET_SECONDS,
+    on_interrupted: Callable[[RunReport], None] | None = None,
 ) -> RunReport:
-    """``budget_seconds`` bounds each side (Personio, the app): retries stop and the run fails once it is spent."""
+    """``budget_seconds`` bounds each side (Personio, the app): retries stop and the run fails once it is spent.
+    ``on_interrupted`` receives the report of a run that is cancelled, just before CancelledError propagates."""
     report = RunReport(
         id=run_id or uuid.uuid4().hex[:12],
         trigger=trigger,
@@ -76,23 +96,51 @@ async def run_integration(
         await _run(spec, secrets, dry_run, progress, budget_seconds)
     except SyncError as err:
         report.result, report.error, report.error_kind = RunResult.FAILED, err.message, err.kind
+        if progress.writing and not progress.written_all:
+            report.error = f"{err.message.rstrip('.')}. {_changes_note(progress)}"
+    except asyncio.CancelledError:
+        report.result = RunResult.INTERRUPTED
+        report.error = f"The run was stopped before it finished (the operator is stopping). {_changes_note(progress)}"
+        _close(report, progress, dry_run, now())
+        if on_interrupted is not None:
+            on_interrupted(report)
+        raise
     except Exception as err:  # a bug must not stop the operator; the traceback goes to the log only
         log.exception("run %s failed unexpectedly", report.id)
         report.result = RunResult.FAILED
-        report.error = f"internal error ({type(err).__name__}); see the operator log, nothing more was changed"
+        report.error = f"Internal error ({type(err).__name__}); see the operator log. {_changes_note(progress)}"
         report.error_kind = ErrorKind.TRANSIENT
+    _close(report, progress, dry_run, now())
+    return report
+
+
+def _close(report: RunReport, progress: _Progress, dry_run: bool, completed_at: datetime) -> None:
     _finish(report, progress, dry_run)
-    report.completed_at = now()
+    report.completed_at = completed_at
     log.info(
         "run %s (%s by %s) %s: users %s, teams %s",
         report.id,
-        trigger.value,
-        started_by,
+        report.trigger.value,
+        report.started_by,
         report.result.value,
         report.users.model_dump(),
         report.teams.model_dump(),
     )
-    return report
+
+
+def _changes_note(progress: _Progress) -> str:
+    """What a run that stopped early changed, in words (never "nothing" when it wrote)."""
+    if not progress.writing:
+        return "Nothing was changed."
+    objects = progress.objects
+    written = sum(1 for obj in objects if obj.ok)
+    attempted = len(objects) - written
+    if not objects:
+        return "It stopped before any change was written."
+    parts = f"{written} change{'' if written == 1 else 's'} written"
+    if attempted:
+        parts += f", {attempted} failed (each one's error says whether the app may still have applied it)"
+    return f"It stopped after {parts}; every one is listed per object. Run again to finish."
 
 
 async def _run(
@@ -121,14 +169,14 @@ async def _run(
         check_deactivations(plan, spec)
         if dry_run or plan.is_empty:
             return
-        finished: list[ObjectResult] = []
+        progress.writing = True
         try:
+            # The applier appends to progress.objects as each object is done, so whatever stops it, the
+            # report still lists what was written; on success the list is replaced by the plan-ordered one.
             progress.objects = await apply_plan(
-                scim, plan, state=current, concurrency=spec.target.scim.max_concurrency, finished=finished
+                scim, plan, state=current, concurrency=spec.target.scim.max_concurrency, finished=progress.objects
             )
-        except SyncError:
-            progress.objects = finished  # what was written before the fatal error still counts
-            raise
+            progress.written_all = True
         finally:
             log.info("applied plan: SCIM requests %s", scim.stats.as_dict())
     _raise_for_failed_objects(progress.objects)
@@ -168,25 +216,31 @@ def _raise_for_failed_objects(objects: list[ObjectResult]) -> None:
     if not failed:
         return
     first = failed[0]
+    what = f"{first.kind} {first.action} {shown(first.name)}: {shown(first.error or '', 300)}"
     raise SyncError(
-        f"{len(failed)} of {len(objects)} changes failed, the others were applied (first: {first.kind} "
-        f"{first.action} {first.name}: {first.error}). The failed ones are listed per object; fix them in the "
-        "app or in Personio and run again.",
+        f"{len(failed)} of {len(objects)} changes failed, the others were applied (first: {what}). "
+        "The failed ones are listed per object; fix them in the app or in Personio and run again.",
         kind=ErrorKind.DATA,
     )
 
 
 SUMMARY_EXAMPLES = 5
+SUMMARY_LINE_LENGTH = 200
 
 
-def summarize_warnings(warnings: list[str]) -> WarningSummary:
+def summarize_warnings(warnings: Sequence[RunWarning]) -> WarningSummary:
+    """Counts by kind (most frequent first) and the first few lines, people who were held first."""
+    counts = Counter(w.kind.value for w in warnings)
+    held_first = sorted(warnings, key=lambda w: w.kind not in HOLDING_KINDS)
     return WarningSummary(
-        total=len(warnings), by_kind={"Other": len(warnings)} if warnings else {}, first=warnings[:SUMMARY_EXAMPLES]
+        total=len(warnings),
+        by_kind=dict(sorted(counts.items(), key=lambda item: (-item[1], item[0]))),
+        first=[shown(w.text, SUMMARY_LINE_LENGTH) for w in held_first[:SUMMARY_EXAMPLES]],
     )
 
 
 def _finish(report: RunReport, progress: _Progress, dry_run: bool) -> None:
-    warnings = progress.warnings
+    warnings = [shown(w.text, MAX_WARNING_LENGTH) for w in progress.warnings]
     if len(warnings) > MAX_WARNINGS:
         warnings = [*warnings[:MAX_WARNINGS], f"... and {len(warnings) - MAX_WARNINGS} more warnings"]
     report.warnings = warnings
@@ -201,4 +255,10 @@ def _finish(report: RunReport, progress: _Progress, dry_run: bool) -> None:
     objects = planned_objects(progress.plan) if dry_run else progress.objects
     report.users, report.teams = count(objects, progress.plan)
     if not dry_run:
-        report.objects = sorted(objects, key=lambda obj: obj.ok)
+        report.objects = [_readable(obj) for obj in sorted(objects, key=lambda obj: obj.ok)]
+
+
+def _readable(obj: ObjectResult) -> ObjectResult:
+    """Names and errors come from Personio and the app: cleaned and shortened for the report."""
+    error = shown(obj.error, MAX_OBJECT_TEXT_LENGTH) if obj.error is not None else None
+    return obj.model_copy(update={"name": shown(obj.name, MAX_OBJECT_TEXT_LENGTH), "error": error})

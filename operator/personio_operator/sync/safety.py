@@ -13,6 +13,7 @@ import math
 from personio_operator.api.spec import PersonioIntegrationSpec
 from personio_operator.errors import ConfigurationError, SafetyError
 from personio_operator.personio.models import FetchResult
+from personio_operator.safe_text import shown
 from personio_operator.sync.attributes import PERSONIO_LABELS, needed_attributes, needed_by
 from personio_operator.target.plan import TargetPlan
 
@@ -69,11 +70,11 @@ def check_deactivations(plan: TargetPlan, spec: PersonioIntegrationSpec) -> None
         if str(threshold).endswith("%")
         else str(allowed)
     )
-    shown = ", ".join(op.user_name for op in deactivations[:_SHOWN_NAMES])
+    names = ", ".join(shown(op.user_name) for op in deactivations[:_SHOWN_NAMES])
     more = f" and {len(deactivations) - _SHOWN_NAMES} more" if len(deactivations) > _SHOWN_NAMES else ""
     raise SafetyError(
         f"This run would deactivate {len(deactivations)} users, more than safety.maxDeactivations allows "
-        f"({limit}); nothing was changed. Check in Personio that these people really left ({shown}{more}). "
+        f"({limit}); nothing was changed. Check in Personio that these people really left ({names}{more}). "
         f"If they did, raise safety.maxDeactivations for one run (e.g. to '{len(deactivations)}'), run again, "
         "then set it back."
     )

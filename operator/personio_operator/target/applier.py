@@ -2,8 +2,14 @@
 
 Users first (bounded concurrency), then manager links (every user now has a SCIM id), then groups
 (members resolved from externalIds to the SCIM ids known after the user phase). A failure of one
-object is recorded in its ``ObjectResult`` and the others go on. Errors that make the rest of the
-run pointless (credentials refused, the server down beyond the retry budget) are raised.
+object is recorded in its ``ObjectResult`` and the others go on; so is an object whose payload
+fails its check before the first write (``target.preflight``), which is never sent.
+
+Errors that make the rest of the run pointless (credentials refused, the server down beyond the
+retry budget), any unexpected exception, and cancellation stop the run: no new object is started,
+the objects already being written finish (on cancellation they are cut short), and every object
+that was written or attempted is in ``finished`` before the error propagates, an attempt whose
+outcome is unknown with ``ok=False`` and an error that says the app may have applied it.
 """
 
 from __future__ import annotations
@@ -19,11 +25,13 @@ from personio_operator.target.client import ScimClient
 from personio_operator.target.models import TargetState
 from personio_operator.target.plan import GroupAction, GroupOp, ManagerLinkOp, TargetPlan, UserAction, UserOp
 from personio_operator.target.planner import index_managed_users
+from personio_operator.target.preflight import ObjectKey, payload_problems
 
 log = logging.getLogger(__name__)
 
 _FATAL = (ConfigurationError, TransientError)
-_Op = TypeVar("_Op")
+_Op = TypeVar("_Op", UserOp, ManagerLinkOp, GroupOp)
+INTERRUPTED = "the run was stopped while this was being written; the app may or may not have applied it"
 
 
 async def apply_plan(
@@ -38,11 +46,12 @@ async def apply_plan(
 
     ``state`` is what the plan was made from: it maps externalIds of existing users to SCIM ids.
     ``concurrency`` bounds the objects in flight; the client bounds the requests in flight.
-    ``finished``, when given, receives each object's result as soon as it is done, so a caller still
-    knows what was written when a fatal error stops the rest.
+    ``finished``, when given, receives each object's result as soon as it is done (or cut short), so
+    a caller still knows what was written when an error or a cancellation stops the rest.
     """
     ids = {external_id: user.id for external_id, user in index_managed_users(state.users).items()}
-    applier = _Applier(client, ids, concurrency, finished if finished is not None else [])
+    problems = payload_problems(plan)
+    applier = _Applier(client, ids, concurrency, finished if finished is not None else [], problems)
     user_results: dict[str, ObjectResult] = {}
     for wave in _manager_first_waves(plan.users):
         for result in await applier.run(wave, applier.user):
@@ -51,6 +60,15 @@ async def apply_plan(
     results += await applier.run(plan.manager_links, applier.manager_link)
     results += await applier.run(plan.groups, applier.group)
     return results
+
+
+def describe_op(op: UserOp | ManagerLinkOp | GroupOp) -> ObjectResult:
+    """The object result of an op, before anything is written."""
+    if isinstance(op, UserOp):
+        return ObjectResult(kind="User", action=op.action.value, key=op.external_id, name=op.user_name)
+    if isinstance(op, ManagerLinkOp):
+        return ObjectResult(kind="ManagerLink", action="link", key=op.external_id, name=op.user_name)
+    return ObjectResult(kind="Group", action=op.action.value, key=op.external_id, name=op.display_name)
 
 
 def _manager_first_waves(ops: Sequence[UserOp]) -> list[list[UserOp]]:
@@ -91,31 +109,56 @@ def _manager_first_waves(ops: Sequence[UserOp]) -> list[list[UserOp]]:
 
 
 class _Applier:
-    def __init__(self, client: ScimClient, ids: dict[str, str], concurrency: int, finished: list[ObjectResult]) -> None:
+    def __init__(
+        self,
+        client: ScimClient,
+        ids: dict[str, str],
+        concurrency: int,
+        finished: list[ObjectResult],
+        problems: dict[ObjectKey, str],
+    ) -> None:
         self.client = client
         self.finished = finished
+        self.problems = problems
         self.ids = ids  # user externalId -> SCIM id, grows as users are created / adopted
         self.manager_set_on_create: dict[str, str] = {}
         self.limit = asyncio.Semaphore(concurrency)
+        self.stopped = False  # an error stops the run: nothing new is started
 
-    async def run(self, ops: Sequence[_Op], apply: Callable[[_Op], Awaitable[ObjectResult]]) -> list[ObjectResult]:
-        async def guarded(op: _Op) -> ObjectResult:
+    async def run(
+        self, ops: Sequence[_Op], apply: Callable[[_Op, ObjectResult], Awaitable[None]]
+    ) -> list[ObjectResult]:
+        """Apply the ops concurrently; on an error the ones in flight finish, then the first error is raised."""
+
+        async def guarded(op: _Op) -> ObjectResult | None:
             async with self.limit:
-                result = await apply(op)
+                if self.stopped:
+                    return None
+                result = describe_op(op)
+                problem = self.problems.get((result.kind, result.key))
+                try:
+                    if problem is None:
+                        await apply(op, result)
+                    else:
+                        _fail(result, SyncError(problem))
+                except asyncio.CancelledError:
+                    self.stopped = True
+                    self.finished.append(_fail(result, SyncError(INTERRUPTED)))
+                    raise
+                except Exception as error:
+                    self.stopped = True
+                    self.finished.append(_fail(result, SyncError(_stopping_error(error))))
+                    raise
             self.finished.append(result)
             return result
 
-        tasks = [asyncio.ensure_future(guarded(op)) for op in ops]
-        try:
-            return list(await asyncio.gather(*tasks))
-        except BaseException:
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-            raise
+        outcomes = await asyncio.gather(*(guarded(op) for op in ops), return_exceptions=True)
+        for outcome in outcomes:
+            if isinstance(outcome, BaseException):
+                raise outcome
+        return [outcome for outcome in outcomes if outcome is not None]
 
-    async def user(self, op: UserOp) -> ObjectResult:
-        result = ObjectResult(kind="User", action=op.action.value, key=op.external_id, name=op.user_name)
+    async def user(self, op: UserOp, result: ObjectResult) -> None:
         try:
             if op.action is UserAction.CREATE:
                 assert op.desired is not None
@@ -132,30 +175,28 @@ class _Applier:
             raise
         except SyncError as error:
             _fail(result, error)
-        return result
 
-    async def manager_link(self, op: ManagerLinkOp) -> ObjectResult:
-        result = ObjectResult(kind="ManagerLink", action="link", key=op.external_id, name=op.user_name)
+    async def manager_link(self, op: ManagerLinkOp, result: ObjectResult) -> None:
         user_id = self.ids.get(op.external_id)
         if user_id is None:
-            return _fail(result, SyncError(f"{op.user_name} has no account in the app, so no manager link is set"))
+            _fail(result, SyncError(f"{op.user_name} has no account in the app, so no manager link is set"))
+            return
         manager_id = None
         if op.manager_external_id is not None:
             manager_id = self.ids.get(op.manager_external_id)
             if manager_id is None:
-                return _fail(result, SyncError(f"the manager {op.manager_external_id} has no account in the app yet"))
+                _fail(result, SyncError(f"the manager {op.manager_external_id} has no account in the app yet"))
+                return
         if manager_id is not None and self.manager_set_on_create.get(op.external_id) == manager_id:
-            return result  # already linked when the user was created
+            return  # already linked when the user was created
         try:
             await self.client.set_manager(user_id, manager_id)
         except _FATAL:
             raise
         except SyncError as error:
             _fail(result, error)
-        return result
 
-    async def group(self, op: GroupOp) -> ObjectResult:
-        result = ObjectResult(kind="Group", action=op.action.value, key=op.external_id, name=op.display_name)
+    async def group(self, op: GroupOp, result: ObjectResult) -> None:
         try:
             if op.action is GroupAction.CREATE:
                 await self.client.create_group(op.external_id, op.display_name, self._resolve(op.add_external_ids))
@@ -172,7 +213,6 @@ class _Applier:
             raise
         except SyncError as error:
             _fail(result, error)
-        return result
 
     def _resolve(self, external_ids: Sequence[str]) -> list[str]:
         resolved = [self.ids[external_id] for external_id in external_ids if external_id in self.ids]
@@ -186,3 +226,12 @@ def _fail(result: ObjectResult, error: SyncError) -> ObjectResult:
     result.ok = False
     result.error = error.message
     return result
+
+
+def _stopping_error(error: Exception) -> str:
+    """What the object result says about the error that stopped the run while it was being written."""
+    if isinstance(error, SyncError):
+        return error.message
+    return (
+        f"internal error ({type(error).__name__}) while this was being written; the app may or may not have applied it"
+    )

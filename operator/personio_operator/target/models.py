@@ -4,11 +4,26 @@ External ids are namespaced so that ownership is decidable from the app alone:
 users ``personio:<person id>``, groups ``personio:<kind>:<source id>`` (kind: supervisor, team,
 department, office, employmentType). A user or group without such an externalId was not created
 or adopted by us and is never changed.
+
+Every text a desired user or group carries to the app is clean by construction (``AppText``): no
+control or invisible characters, at most 256 characters. Whoever builds one, the app gets the
+same text the planner compared.
 """
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from personio_operator.safe_text import clean_text
+
+
+def _app_text(value: str) -> str:
+    return clean_text(value)
+
+
+AppText = Annotated[str, AfterValidator(_app_text)]
 
 EXTERNAL_ID_PREFIX = "personio:"
 
@@ -68,16 +83,16 @@ class DesiredUser(BaseModel):
 
     external_id: str
     user_name: str  # the work e-mail
-    given_name: str
-    family_name: str
+    given_name: AppText
+    family_name: AppText
     email: str
     active: bool = True
-    title: str | None = None  # None with users.jobTitle off: the attribute is not managed
+    title: AppText | None = None  # None with users.jobTitle off: the attribute is not managed
     manage_title: bool = False
-    user_type: str | None = None  # "Internal" / "External"
+    user_type: AppText | None = None  # "Internal" / "External"
     preferred_language: str | None = None
-    employee_number: str | None = None  # Personio person id
-    department: str | None = None
+    employee_number: AppText | None = None  # Personio person id
+    department: AppText | None = None
     manager_external_id: str | None = None  # linked after all users exist
 
 
@@ -85,7 +100,7 @@ class DesiredGroup(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     external_id: str
-    display_name: str
+    display_name: AppText
     member_external_ids: frozenset[str] = frozenset()
 
 

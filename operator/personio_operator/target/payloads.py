@@ -27,6 +27,7 @@ from scim2_models import (
     User,
 )
 
+from personio_operator.safe_text import clean_text
 from personio_operator.target.models import DesiredUser, ScimGroup, ScimUser
 from personio_operator.target.plan import FieldChange
 
@@ -66,7 +67,7 @@ def parse_user(payload: Any) -> ScimUser:
             payload, scim_ctx=Context.RESOURCE_QUERY_RESPONSE, scim_policy=LENIENT_POLICY
         )
     except ValueError as error:
-        raise PayloadError(f"User {payload.get('id')!r} could not be read: {_first_error(error)}") from error
+        raise PayloadError(f"User {payload.get('id')!r} could not be read: {first_error_text(error)}") from error
     if not user.id or not user.user_name:
         raise PayloadError(f"a User in the answer has no id or userName (id={user.id!r})")
     enterprise = user[EnterpriseUser]
@@ -94,7 +95,7 @@ def parse_group(payload: Any) -> ScimGroup:
     try:
         group = Group.model_validate(payload, scim_ctx=Context.RESOURCE_QUERY_RESPONSE, scim_policy=LENIENT_POLICY)
     except ValueError as error:
-        raise PayloadError(f"Group {payload.get('id')!r} could not be read: {_first_error(error)}") from error
+        raise PayloadError(f"Group {payload.get('id')!r} could not be read: {first_error_text(error)}") from error
     if not group.id:
         raise PayloadError("a Group in the answer has no id")
     return ScimGroup(
@@ -114,7 +115,7 @@ def parse_list_page(payload: Any) -> tuple[list[Any], int | None]:
             {**payload, "Resources": []}, scim_ctx=Context.SEARCH_RESPONSE, scim_policy=LENIENT_POLICY
         )
     except ValueError as error:
-        raise PayloadError(f"the list answer could not be read: {_first_error(error)}") from error
+        raise PayloadError(f"the list answer could not be read: {first_error_text(error)}") from error
     resources = payload.get("Resources", payload.get("resources")) or []
     if not isinstance(resources, list):
         raise PayloadError("the list answer's Resources is not a list")
@@ -143,7 +144,8 @@ def _primary_email(emails: list[Email] | None) -> str | None:
     return next((email.value for email in emails if email.value), None)
 
 
-def _first_error(error: ValueError) -> str:
+def first_error_text(error: ValueError) -> str:
+    """The first problem a pydantic validation found, as 'location: message'."""
     errors = getattr(error, "errors", None)
     if callable(errors):
         first = errors()[0]
@@ -160,7 +162,7 @@ def user_creation_payload(desired: DesiredUser, *, manager_id: str | None = None
         user_name=desired.user_name,
         external_id=desired.external_id,
         name=Name(given_name=desired.given_name, family_name=desired.family_name),
-        display_name=f"{desired.given_name} {desired.family_name}".strip() or None,
+        display_name=clean_text(f"{desired.given_name} {desired.family_name}") or None,
         emails=[Email(value=desired.email, type="work", primary=True)],
         active=desired.active,
         title=desired.title if desired.manage_title else None,

@@ -10,6 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from personio_operator.run_warnings import RunWarning
 from personio_operator.target.models import DesiredGroup, DesiredUser
 
 
@@ -82,7 +83,7 @@ class TargetPlan(BaseModel):
     users_unchanged: int = 0
     groups_unchanged: int = 0
     managed_users_before: int = 0  # how many users we owned before the run (for % thresholds)
-    warnings: list[str] = Field(default_factory=list)
+    warnings: list[RunWarning] = Field(default_factory=list)
 
     def user_counts(self) -> Counts:
         counts = Counts(unchanged=self.users_unchanged)

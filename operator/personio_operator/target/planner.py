@@ -5,10 +5,12 @@ Decisions (documented in docs/architecture.md terms):
 * Users are matched by externalId. Without a match, an *unmanaged* app user (no externalId)
   whose userName equals the desired userName case-insensitively is adopted; an app user with
   that userName and any other externalId is a conflict (warning, no op), so nobody is duplicated.
-* Attributes are compared exactly. A change in e-mail or userName casing IS an update (people fix
-  casing), and because matching is by externalId (or case-insensitive userName for adoption) it
-  never leads to a second user. ``preferredLanguage`` is set on create only; ``title`` only when
-  the desired user manages it.
+* Attributes are compared exactly, except that the app's userName and e-mail are read in our
+  normal form (``target.emails.email_key``: the domain in IDNA Unicode form), so an address the
+  app spells with punycode or an upper-case domain is the same mailbox and not rewritten on every
+  run. A change in the local part's casing IS an update (people fix casing), and because matching
+  is by externalId (or case-insensitive userName for adoption) it never leads to a second user.
+  ``preferredLanguage`` is set on create only; ``title`` only when the desired user manages it.
 * Inactive desired users are never created or adopted (there is nothing to deactivate); a managed
   one that is active is deactivated. Managed users that are not desired and active are deactivated;
   inactive ones are left alone. Users are never deleted.
@@ -19,8 +21,11 @@ Decisions (documented in docs/architecture.md terms):
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
+from personio_operator.run_warnings import RunWarning, WarningKind, warning
+from personio_operator.safe_text import shown
+from personio_operator.target.emails import email_key
 from personio_operator.target.models import (
     DesiredGroup,
     DesiredState,
@@ -47,6 +52,14 @@ _USER_ACTION_ORDER = {action: index for index, action in enumerate(UserAction)}
 _GROUP_ACTION_ORDER = {action: index for index, action in enumerate(GroupAction)}
 
 
+def user_name_key(user_name: str) -> str:
+    """userNames are matched case-insensitively, addresses in their normal form."""
+    return (email_key(user_name) or user_name).lower()
+
+
+_AS_COMPARED: dict[str, Callable[[str | None], str | None]] = {"userName": email_key, "emails": email_key}
+
+
 def user_changes(current: ScimUser, desired: DesiredUser) -> list[FieldChange]:
     """Field-level differences, excluding ``active`` and ``externalId`` (decided by the caller)."""
     pairs: list[tuple[str, str | None, str | None]] = [
@@ -60,7 +73,14 @@ def user_changes(current: ScimUser, desired: DesiredUser) -> list[FieldChange]:
     ]
     if desired.manage_title:
         pairs.append(("title", current.title, desired.title))
-    return [FieldChange(field=field, old=old, new=new) for field, old, new in pairs if (old or None) != (new or None)]
+    return [FieldChange(field=field, old=old, new=new) for field, old, new in pairs if _differs(field, old, new)]
+
+
+def _differs(field: str, old: str | None, new: str | None) -> bool:
+    as_compared = _AS_COMPARED.get(field)
+    if as_compared is not None:
+        old = as_compared(old)
+    return (old or None) != (new or None)
 
 
 def adoption_changes(current: ScimUser, desired: DesiredUser) -> list[FieldChange]:
@@ -76,7 +96,7 @@ def plan_target(desired: DesiredState, current: TargetState) -> TargetPlan:
     managed = index_managed_users(current.users, plan.warnings)
     by_user_name: dict[str, list[ScimUser]] = defaultdict(list)
     for user in current.users:
-        by_user_name[user.user_name.casefold()].append(user)
+        by_user_name[user_name_key(user.user_name)].append(user)
 
     plan.managed_users_before = sum(1 for user in managed.values() if user.active)
     # externalId -> SCIM id after this run, or None for users created in this run
@@ -85,11 +105,14 @@ def plan_target(desired: DesiredState, current: TargetState) -> TargetPlan:
     synced: list[tuple[DesiredUser, ScimUser | None]] = []
 
     for wanted in sorted(desired.users, key=lambda user: user.external_id):
-        key = wanted.user_name.casefold()
+        key = user_name_key(wanted.user_name)
         if key in seen_user_names and seen_user_names[key] != wanted.external_id:
             plan.warnings.append(
-                f"{wanted.external_id} has the same userName {wanted.user_name!r} as {seen_user_names[key]}; "
-                "it is skipped until the e-mail addresses differ in Personio"
+                warning(
+                    WarningKind.DUPLICATE_EMAIL,
+                    f"{wanted.external_id} has the same userName {shown(wanted.user_name)!r} as "
+                    f"{seen_user_names[key]}; it is skipped until the e-mail addresses differ in Personio",
+                )
             )
             continue
         seen_user_names[key] = wanted.external_id
@@ -152,7 +175,7 @@ def plan_target(desired: DesiredState, current: TargetState) -> TargetPlan:
     return plan
 
 
-def index_managed_users(users: Iterable[ScimUser], warnings: list[str] | None = None) -> dict[str, ScimUser]:
+def index_managed_users(users: Iterable[ScimUser], warnings: list[RunWarning] | None = None) -> dict[str, ScimUser]:
     """Managed users by externalId. Some servers accept duplicate externalIds: the active one (then the
     lowest id) is synced, whatever order the app lists them in; the planner and the applier both use this."""
     managed: dict[str, ScimUser] = {}
@@ -163,9 +186,13 @@ def index_managed_users(users: Iterable[ScimUser], warnings: list[str] | None = 
         if user.external_id in managed:
             if warnings is None:
                 continue
+            kept = managed[user.external_id]
             warnings.append(
-                f"the app holds more than one user with externalId {user.external_id}; "
-                f"only {managed[user.external_id].user_name!r} (id {managed[user.external_id].id}) is synced"
+                warning(
+                    WarningKind.DUPLICATE_IN_APP,
+                    f"the app holds more than one user with externalId {shown(user.external_id)}; "
+                    f"only {shown(kept.user_name)!r} (id {shown(kept.id)}) is synced",
+                )
             )
             continue
         managed[user.external_id] = user
@@ -197,31 +224,38 @@ def _managed_user_op(existing: ScimUser, wanted: DesiredUser) -> UserOp | None:
     )
 
 
-def _conflict_warning(wanted: DesiredUser, holders: list[ScimUser]) -> str:
-    owners = ", ".join(f"id {user.id} (externalId {user.external_id or 'empty'})" for user in holders)
-    used = f"userName {wanted.user_name!r} of {wanted.external_id} is already used in the app by {owners}"
+def _conflict_warning(wanted: DesiredUser, holders: list[ScimUser]) -> RunWarning:
+    owners = ", ".join(f"id {shown(user.id)} (externalId {shown(user.external_id or 'empty')})" for user in holders[:5])
+    if len(holders) > 5:
+        owners += f" and {len(holders) - 5} more"
+    used = f"userName {shown(wanted.user_name)!r} of {wanted.external_id} is already used in the app by {owners}"
     if len(holders) == 1 and is_managed_external_id(holders[0].external_id):
         # Ours, but another Personio person's (e.g. a rehire under a new Personio id): never re-keyed on a guess.
-        return (
+        text = (
             f"{used}, the account of another Personio person, so no account is created. If it is the same person "
             "under a new Personio id, clear its externalId in the app and it is adopted on the next run; "
             "otherwise give the two people different e-mails in Personio"
         )
-    return f"{used}; that user is not ours to change, so no account is created or adopted"
+    else:
+        text = f"{used}; that user is not ours to change, so no account is created or adopted"
+    return warning(WarningKind.USERNAME_TAKEN, text)
 
 
 def _manager_links(
     synced: list[tuple[DesiredUser, ScimUser | None]],
     resolvable: dict[str, str | None],
-    warnings: list[str],
+    warnings: list[RunWarning],
 ) -> list[ManagerLinkOp]:
     links: list[ManagerLinkOp] = []
     for wanted, existing in synced:
         manager_external_id = wanted.manager_external_id
         if manager_external_id is not None and manager_external_id not in resolvable:
             warnings.append(
-                f"manager {manager_external_id} of {wanted.external_id} has no account in the app; "
-                "the manager link is cleared"
+                warning(
+                    WarningKind.NO_ACCOUNT,
+                    f"manager {manager_external_id} of {wanted.external_id} has no account in the app; "
+                    "the manager link is cleared",
+                )
             )
             manager_external_id = None
         current_manager_id = existing.manager_id if existing else None
@@ -259,7 +293,12 @@ def _plan_groups(
             continue
         assert group.external_id is not None
         if group.external_id in managed_groups:
-            plan.warnings.append(f"the app holds more than one group with externalId {group.external_id}")
+            plan.warnings.append(
+                warning(
+                    WarningKind.DUPLICATE_IN_APP,
+                    f"the app holds more than one group with externalId {shown(group.external_id)}",
+                )
+            )
             continue
         managed_groups[group.external_id] = group
 
@@ -269,12 +308,21 @@ def _plan_groups(
         members = {member for member in wanted.member_external_ids if member in resolvable}
         unknown = len(wanted.member_external_ids) - len(members)
         if unknown:
-            plan.warnings.append(f"{unknown} member(s) of {wanted.display_name!r} have no account and are left out")
+            plan.warnings.append(
+                warning(
+                    WarningKind.NO_ACCOUNT,
+                    f"{unknown} member(s) of {shown(wanted.display_name)!r} have no account and are left out",
+                )
+            )
         existing = managed_groups.get(wanted.external_id)
         if existing is None:
             if wanted.display_name in unmanaged_names:
                 plan.warnings.append(
-                    f"a group named {wanted.display_name!r} was made by hand in the app; ours is created next to it"
+                    warning(
+                        WarningKind.HAND_MADE_GROUP,
+                        f"a group named {shown(wanted.display_name)!r} was made by hand in the app; "
+                        "ours is created next to it",
+                    )
                 )
             plan.groups.append(
                 GroupOp(

@@ -1,0 +1,52 @@
+"""The one e-mail check of the sync, and the one normal form in which addresses are compared.
+
+scim2-models validates ``emails[].value`` with pydantic's ``EmailStr``, which calls
+email-validator with ``check_deliverability=False`` and stores its normalised form. We call the
+same library with the same options, on the address exactly as given (no display-name form), so
+every address the planner accepts is one the payload layer accepts, and the address we send is
+the one the app stores: a rerun compares equal and writes nothing.
+
+The normal form: trimmed and lower-cased (apps compare user names case-insensitively), the local
+part NFC-normalised, the domain in IDNA/UTS-46 Unicode form. So ``müller@xn--bcher-kva.de`` and
+``Müller@BÜCHER.de`` are both ``müller@bücher.de``: one mailbox, one user.
+"""
+
+from __future__ import annotations
+
+from email_validator import EmailNotValidError, validate_email
+
+MAX_EMAIL_LENGTH = 254  # RFC 5321's path limit, which email-validator also enforces
+
+
+class InvalidEmailError(ValueError):
+    """Not an address the app could be sent; the message says why, in email-validator's words."""
+
+
+def normalized_email(value: str) -> str:
+    """The address in its normal form; raises :class:`InvalidEmailError` when it is not usable."""
+    text = value.strip().lower()
+    if len(text) > MAX_EMAIL_LENGTH:
+        raise InvalidEmailError(f"it is {len(text)} characters long; an address has at most {MAX_EMAIL_LENGTH}")
+    try:
+        result = validate_email(text, check_deliverability=False)
+    except EmailNotValidError as error:
+        raise InvalidEmailError(str(error)) from None
+    normal = result.normalized
+    if normal != normal.lower():  # e.g. a character that lower-cases differently after NFC
+        raise InvalidEmailError("it has characters whose lower-case form is not stable")
+    return normal
+
+
+def email_key(value: str | None) -> str | None:
+    """How an app-side userName or e-mail is compared with ours: the domain in the normal form, the
+    local part as it is (a change of case there is still an update). Values that are not addresses
+    are compared as they are."""
+    if value is None:
+        return None
+    text = value.strip()
+    if len(text) > MAX_EMAIL_LENGTH or "@" not in text:
+        return value
+    try:
+        return validate_email(text, check_deliverability=False).normalized
+    except EmailNotValidError:
+        return value

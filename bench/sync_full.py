@@ -29,6 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "operator"))
 from pydantic import SecretStr
 
 from personio_operator.api.spec import PersonioIntegrationSpec
+from personio_operator.destinations import DestinationPolicy
 from personio_operator.personio.sandbox import (
     DEFAULT_CLIENT_ID,
     DEFAULT_CLIENT_SECRET,
@@ -71,7 +72,8 @@ def _child(spec_json: str, queue: multiprocessing.Queue) -> None:
         scim_token=SecretStr(TOKEN),
     )
     started = time.perf_counter()
-    report = asyncio.run(run_integration(spec, secrets, trigger=Trigger.MANUAL, started_by="bench"))
+    local = DestinationPolicy.only(spec.personio.base_url, spec.target.scim.url)  # the bench's own servers
+    report = asyncio.run(run_integration(spec, secrets, trigger=Trigger.MANUAL, started_by="bench", destinations=local))
     elapsed = time.perf_counter() - started
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     queue.put(

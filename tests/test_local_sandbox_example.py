@@ -97,7 +97,8 @@ def test_the_quickstart_servers_serve_the_example(tmp_path: Path, ports: dict[st
     secrets = tmp_path / "secrets.yaml"
     secrets.write_text(yaml.safe_dump_all([d for d in documents if d["kind"] == "Secret"]))
 
-    result = CliRunner().invoke(main, ["plan", "-f", str(integration), "--secrets", str(secrets)], env={})
+    local = ["--allow-url", "http://127.0.0.1:*"]  # both servers are local and plain http, which the default refuses
+    result = CliRunner().invoke(main, ["plan", "-f", str(integration), "--secrets", str(secrets), *local], env={})
     assert result.exit_code == 0, result.output
     assert "✓ ok (test)" in result.output
     assert "Plan: users:" in result.output and "to create" in result.output

@@ -22,6 +22,7 @@ from personio_operator.controller.handlers import build_settings, run_operator
 from personio_operator.controller.kube import KubeApi
 from personio_operator.controller.reconciler import Reconciler
 from personio_operator.controller.settings import OperatorSettings
+from personio_operator.destinations import DestinationPolicy
 
 CRD = f"{GROUP}/{VERSION}/{PLURAL}"
 NAMESPACE = "tenant-acme"
@@ -133,12 +134,17 @@ async def stays(probe: Callable[[], Any], *, seconds: float, what: str = "condit
         await asyncio.sleep(0.05)
 
 
+LOCAL_SERVERS = "http://127.0.0.1:*"
+
+
 def fast_settings(**overrides: Any) -> OperatorSettings:
     values: dict[str, Any] = {
         "tick_seconds": 0.2,
         "secret_check_seconds": 0.2,
         "metrics_port": None,
         "operator_namespace": "operators",
+        # the tests' Personio sandbox and SCIM app listen on 127.0.0.1 (any port), which the default refuses
+        "destinations": DestinationPolicy(personio_urls=(LOCAL_SERVERS,), scim_urls=(LOCAL_SERVERS,)),
     }
     values.update(overrides)
     return OperatorSettings(**values)

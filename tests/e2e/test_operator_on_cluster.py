@@ -74,6 +74,9 @@ class Operator:
             "PERSONIO_OPERATOR_TICK_SECONDS": "2",
             "PERSONIO_OPERATOR_SECRET_CHECK_SECONDS": "2",
             "PERSONIO_OPERATOR_METRICS_PORT": "0",
+            # the sandbox and the SCIM app run on this machine's 127.0.0.1, which the default refuses
+            "PERSONIO_OPERATOR_ALLOWED_PERSONIO_URLS": "http://127.0.0.1:*",
+            "PERSONIO_OPERATOR_ALLOWED_SCIM_URLS": "http://127.0.0.1:*",
         }
         with log.open("w") as sink:
             self.process = subprocess.Popen(

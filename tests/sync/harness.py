@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 from pydantic import SecretStr
 
+from personio_operator.destinations import DestinationPolicy
 from personio_operator.personio.sandbox import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, SandboxServer
 from personio_operator.sync.report import RunReport, Trigger
 from personio_operator.sync.runner import run_integration
@@ -44,6 +45,11 @@ class Harness:
         }
         return make_spec(**merge(merge(connection, self.base_spec), overrides))
 
+    @property
+    def destinations(self) -> DestinationPolicy:
+        """Exactly the two local servers: the operator's default refuses 127.0.0.1 and plain http."""
+        return DestinationPolicy.only(self.sandbox.base_url, self.app.url)
+
     async def run(self, *, dry_run: bool = False, **overrides: Any) -> RunReport:
         secrets = RunSecrets(
             personio_client_id=DEFAULT_CLIENT_ID,
@@ -52,7 +58,12 @@ class Harness:
         )
         trigger = Trigger.TEST if dry_run else Trigger.MANUAL
         return await run_integration(
-            self.spec(**overrides), secrets, trigger=trigger, started_by="tester@acme.example", dry_run=dry_run
+            self.spec(**overrides),
+            secrets,
+            trigger=trigger,
+            started_by="tester@acme.example",
+            dry_run=dry_run,
+            destinations=self.destinations,
         )
 
     async def sync(self, **overrides: Any) -> RunReport:

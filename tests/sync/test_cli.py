@@ -8,6 +8,7 @@ import yaml
 from click.testing import CliRunner
 
 from personio_operator.cli import main
+from personio_operator.destinations import Side
 from personio_operator.personio.sandbox import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
 from tests.sync.harness import Harness
 
@@ -33,8 +34,11 @@ def write_secrets(tmp_path: Path, token: str) -> Path:
     return path
 
 
+LOCAL_SERVERS = {side.env_var: "http://127.0.0.1:*" for side in Side}  # the harness's servers, any port
+
+
 def invoke(*args: str, env: dict | None = None):
-    return CliRunner().invoke(main, list(args), env=env or {}, catch_exceptions=False)
+    return CliRunner().invoke(main, list(args), env={**LOCAL_SERVERS, **(env or {})}, catch_exceptions=False)
 
 
 def test_plan_prints_the_plan_and_writes_nothing(tmp_path: Path, harness: Harness) -> None:

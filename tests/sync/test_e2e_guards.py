@@ -101,7 +101,9 @@ async def test_wrong_scim_token_fails_clearly_without_writing_or_leaking(harness
         personio_client_secret=SecretStr(DEFAULT_CLIENT_SECRET),
         scim_token=SecretStr("wrong-token-value"),
     )
-    report = await run_integration(harness.spec(), secrets, trigger=Trigger.MANUAL, started_by="t")
+    report = await run_integration(
+        harness.spec(), secrets, trigger=Trigger.MANUAL, started_by="t", destinations=harness.destinations
+    )
     assert not report.succeeded and report.error_kind is ErrorKind.CONFIGURATION
     dumped = report.model_dump_json()
     assert "wrong-token-value" not in dumped and DEFAULT_CLIENT_SECRET not in dumped
@@ -118,7 +120,9 @@ async def test_personio_credentials_refused(harness: Harness) -> None:
     secrets = RunSecrets(
         personio_client_id="nobody", personio_client_secret=SecretStr("bad-secret"), scim_token=SecretStr("x")
     )
-    report = await run_integration(harness.spec(), secrets, trigger=Trigger.MANUAL, started_by="t")
+    report = await run_integration(
+        harness.spec(), secrets, trigger=Trigger.MANUAL, started_by="t", destinations=harness.destinations
+    )
     assert not report.succeeded and report.error_kind is ErrorKind.CONFIGURATION
     assert "bad-secret" not in report.model_dump_json()
     assert harness.app.writes() == 0

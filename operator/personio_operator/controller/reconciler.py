@@ -354,6 +354,7 @@ class Reconciler:
                 run_id=run.id,
                 now=self.clock.now,
                 budget_seconds=self.settings.run_budget_seconds,
+                destinations=self.settings.destinations,
             )
         except Exception:
             log.exception("Run %s of %s/%s crashed", run.id, namespace, obj.get("metadata", {}).get("name"))

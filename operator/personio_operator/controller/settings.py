@@ -6,6 +6,8 @@ from collections.abc import Mapping
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from personio_operator.destinations import DestinationPolicy
+
 ENV_PREFIX = "PERSONIO_OPERATOR_"
 
 
@@ -38,10 +40,16 @@ class OperatorSettings(BaseModel):
     run_budget_seconds: float = Field(
         default=1800, gt=0, description="Time each side of a run (Personio, the app) may take, retries included."
     )
+    # --- destinations: where credentials may be sent (PERSONIO_OPERATOR_ALLOWED_*) ---
+    destinations: DestinationPolicy = Field(
+        default_factory=DestinationPolicy, description="Allowed Personio and SCIM URLs and private networks."
+    )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> OperatorSettings:
         """Read the ``PERSONIO_OPERATOR_*`` variables; a bad value raises ``ValueError`` naming the variable."""
+
+        destinations = DestinationPolicy.from_env(environ)  # raises ValueError naming the variable
 
         def get(name: str) -> str | None:
             value = environ.get(ENV_PREFIX + name)
@@ -66,6 +74,7 @@ class OperatorSettings(BaseModel):
         try:
             return cls(
                 smtp=SmtpSettings(**{k: v for k, v in smtp.items() if v is not None}),
+                destinations=destinations,
                 **{k: v for k, v in values.items() if v is not None},
             )
         except ValidationError as err:

@@ -8,11 +8,13 @@ from __future__ import annotations
 import asyncio
 import getpass
 import json
+import os
 import sys
 from pathlib import Path
 
 import click
 
+from personio_operator.destinations import CLI_FLAG, DestinationPolicy
 from personio_operator.errors import ConfigurationError
 from personio_operator.sync.integration_file import load_integration
 from personio_operator.sync.render import render_report, render_run_table
@@ -42,6 +44,15 @@ _json_option = click.option("--json", "as_json", is_flag=True, help="Print the r
 _started_by_option = click.option(
     "--started-by", default=None, help="Who started the run, for the run table (default: your login name)."
 )
+_allow_url_option = click.option(
+    CLI_FLAG,
+    "allowed_urls",
+    multiple=True,
+    metavar="PATTERN",
+    help="Also allow credentials to go to this scheme://host[:port] (repeatable; * for any port, e.g. "
+    "'http://127.0.0.1:*' for local servers). Added to $PERSONIO_OPERATOR_ALLOWED_PERSONIO_URLS / "
+    "$PERSONIO_OPERATOR_ALLOWED_SCIM_URLS or their defaults (https://api.personio.de; any public https app).",
+)
 
 
 def register(group: click.Group) -> None:
@@ -56,9 +67,18 @@ def register(group: click.Group) -> None:
 @_secrets_option
 @_json_option
 @_started_by_option
-def plan_command(integration_file: Path, secret_files: tuple[Path, ...], as_json: bool, started_by: str | None) -> None:
+@_allow_url_option
+def plan_command(
+    integration_file: Path,
+    secret_files: tuple[Path, ...],
+    as_json: bool,
+    started_by: str | None,
+    allowed_urls: tuple[str, ...],
+) -> None:
     """The Test: read Personio and the app, print what a run would change. Writes nothing."""
-    _run_once(integration_file, secret_files, as_json=as_json, started_by=started_by, dry_run=True)
+    _run_once(
+        integration_file, secret_files, as_json=as_json, started_by=started_by, dry_run=True, allowed_urls=allowed_urls
+    )
 
 
 @click.command("sync")
@@ -66,9 +86,18 @@ def plan_command(integration_file: Path, secret_files: tuple[Path, ...], as_json
 @_secrets_option
 @_json_option
 @_started_by_option
-def sync_command(integration_file: Path, secret_files: tuple[Path, ...], as_json: bool, started_by: str | None) -> None:
+@_allow_url_option
+def sync_command(
+    integration_file: Path,
+    secret_files: tuple[Path, ...],
+    as_json: bool,
+    started_by: str | None,
+    allowed_urls: tuple[str, ...],
+) -> None:
     """One run: bring the app's users and teams in step with Personio (guards first)."""
-    _run_once(integration_file, secret_files, as_json=as_json, started_by=started_by, dry_run=False)
+    _run_once(
+        integration_file, secret_files, as_json=as_json, started_by=started_by, dry_run=False, allowed_urls=allowed_urls
+    )
 
 
 @click.command("demo")
@@ -81,8 +110,19 @@ def demo_command(employees: int) -> None:
 
 
 def _run_once(
-    integration_file: Path, secret_files: tuple[Path, ...], *, as_json: bool, started_by: str | None, dry_run: bool
+    integration_file: Path,
+    secret_files: tuple[Path, ...],
+    *,
+    as_json: bool,
+    started_by: str | None,
+    dry_run: bool,
+    allowed_urls: tuple[str, ...] = (),
 ) -> None:
+    try:
+        destinations = DestinationPolicy.from_env(os.environ).allowing(allowed_urls)
+    except ValueError as err:
+        click.echo(f"error: {err}", err=True)
+        sys.exit(EXIT_BAD_INPUT)
     try:
         integration = load_integration(integration_file)
         secret_data: SecretData = load_secret_files(list(secret_files))
@@ -101,6 +141,7 @@ def _run_once(
             trigger=Trigger.TEST if dry_run else Trigger.MANUAL,
             started_by=started_by or _login_name(),
             dry_run=dry_run,
+            destinations=destinations,
         )
     )
     click.echo(_as_json(report, with_plan=dry_run) if as_json else _as_text(report))

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pydantic import SecretStr
 
 from personio_operator.api.spec import PersonioIntegrationSpec
+from personio_operator.destinations import DestinationPolicy
 from personio_operator.personio.sandbox import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, SandboxConfig, SandboxServer
 from personio_operator.personio.sandbox.company import Company
 from personio_operator.personio.sandbox.generator import generate_company
@@ -93,6 +94,7 @@ def run_demo(*, employees: int = 40, out: Printer = print) -> int:
         ScimTestServer(token=DEMO_SCIM_TOKEN) as app,
     ):
         spec = demo_spec(sandbox.base_url, app.url)
+        destinations = DestinationPolicy.only(sandbox.base_url, app.url)  # exactly the two servers it started
         secrets = RunSecrets(
             personio_client_id=DEFAULT_CLIENT_ID,
             personio_client_secret=SecretStr(DEFAULT_CLIENT_SECRET),
@@ -110,7 +112,9 @@ def run_demo(*, employees: int = 40, out: Printer = print) -> int:
             out(title)
             out(RULE)
             report = asyncio.run(
-                run_integration(spec, secrets, trigger=trigger, started_by=started_by, dry_run=dry_run)
+                run_integration(
+                    spec, secrets, trigger=trigger, started_by=started_by, dry_run=dry_run, destinations=destinations
+                )
             )
             reports.append(report)
             if report.plan_text and show_plan:

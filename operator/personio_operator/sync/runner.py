@@ -27,8 +27,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from personio_operator.api.spec import PersonioIntegrationSpec
+from personio_operator.destinations import DestinationGuard, DestinationPolicy, Resolver, Side, resolve_host
 from personio_operator.errors import ErrorKind, SyncError
 from personio_operator.personio.client import PersonioClient
+from personio_operator.personio.http import HttpPolicy
 from personio_operator.personio.models import FetchResult
 from personio_operator.run_warnings import HOLDING_KINDS, RunWarning
 from personio_operator.safe_text import shown
@@ -55,6 +57,7 @@ MAX_OBJECT_TEXT_LENGTH = 500  # characters of an object's name or error in the r
 # Personio v2 needs one employments call per person at ~30 requests/s: 10,000 people take ~6 minutes
 # by the rate limits alone, so each side gets 30 minutes before the run gives up (nothing half-read is used).
 DEFAULT_BUDGET_SECONDS = 1800.0
+STRICT_DESTINATIONS = DestinationPolicy()  # Personio's own API host; the app at any public https URL
 
 
 @dataclass
@@ -81,9 +84,13 @@ async def run_integration(
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
     budget_seconds: float = DEFAULT_BUDGET_SECONDS,
     on_interrupted: Callable[[RunReport], None] | None = None,
+    destinations: DestinationPolicy = STRICT_DESTINATIONS,
+    resolver: Resolver = resolve_host,
 ) -> RunReport:
     """``budget_seconds`` bounds each side (Personio, the app): retries stop and the run fails once it is spent.
-    ``on_interrupted`` receives the report of a run that is cancelled, just before CancelledError propagates."""
+    ``on_interrupted`` receives the report of a run that is cancelled, just before CancelledError propagates.
+    ``destinations``: where credentials may go, checked before the first request and on every connection;
+    ``resolver`` is the host-name lookup those checks and connections use."""
     report = RunReport(
         id=run_id or uuid.uuid4().hex[:12],
         trigger=trigger,
@@ -93,7 +100,7 @@ async def run_integration(
     )
     progress = _Progress()
     try:
-        await _run(spec, secrets, dry_run, progress, budget_seconds)
+        await _run(spec, secrets, dry_run, progress, budget_seconds, DestinationGuard(destinations, resolver))
     except SyncError as err:
         report.result, report.error, report.error_kind = RunResult.FAILED, err.message, err.kind
         if progress.writing and not progress.written_all:
@@ -144,23 +151,34 @@ def _changes_note(progress: _Progress) -> str:
 
 
 async def _run(
-    spec: PersonioIntegrationSpec, secrets: RunSecrets, dry_run: bool, progress: _Progress, budget_seconds: float
+    spec: PersonioIntegrationSpec,
+    secrets: RunSecrets,
+    dry_run: bool,
+    progress: _Progress,
+    budget_seconds: float,
+    guard: DestinationGuard,
 ) -> None:
+    await guard.preflight(Side.PERSONIO, spec.personio.base_url)  # both, before any credential is sent
+    await guard.preflight(Side.SCIM, spec.target.scim.url)
     check_templates(spec.teams.name_templates)
-    fetched = await _fetch(spec, secrets, progress, budget_seconds)
+    fetched = await _fetch(spec, secrets, progress, budget_seconds, guard)
     check_fetch(fetched, spec)
     requested = requested_attributes(spec)
     build = build_desired(fetched.employees, spec, available=requested - set(fetched.missing_attributes))
     progress.warnings += build.warnings
 
     ref = spec.target.scim.credentials_secret_ref
-    async with ScimClient(
-        spec.target.scim.url,
-        secrets.scim_token,
-        max_concurrency=spec.target.scim.max_concurrency,
-        budget_seconds=budget_seconds,
-        token_hint=f"key {ref.key!r} of Secret {ref.name!r}",
-    ) as scim:
+    async with (
+        guard.client(Side.SCIM, max_connections=2 * spec.target.scim.max_concurrency) as http,
+        ScimClient(
+            spec.target.scim.url,
+            secrets.scim_token,
+            max_concurrency=spec.target.scim.max_concurrency,
+            budget_seconds=budget_seconds,
+            http=http,
+            token_hint=f"key {ref.key!r} of Secret {ref.name!r}",
+        ) as scim,
+    ):
         await scim.discover()
         current = await scim.read_state()
         progress.test.target_reachable = True
@@ -183,16 +201,24 @@ async def _run(
 
 
 async def _fetch(
-    spec: PersonioIntegrationSpec, secrets: RunSecrets, progress: _Progress, budget_seconds: float
+    spec: PersonioIntegrationSpec,
+    secrets: RunSecrets,
+    progress: _Progress,
+    budget_seconds: float,
+    guard: DestinationGuard,
 ) -> FetchResult:
     ref = spec.personio.credentials_secret_ref
-    async with PersonioClient(
-        spec.personio,
-        secrets.personio_client_id,
-        secrets.personio_client_secret,
-        budget_seconds=budget_seconds,
-        credentials_hint=f"Secret {ref.name!r}",
-    ) as personio:
+    async with (
+        guard.client(Side.PERSONIO, max_connections=HttpPolicy().max_concurrency + 2) as http,
+        PersonioClient(
+            spec.personio,
+            secrets.personio_client_id,
+            secrets.personio_client_secret,
+            budget_seconds=budget_seconds,
+            http=http,
+            credentials_hint=f"Secret {ref.name!r}",
+        ) as personio,
+    ):
         fetched = await personio.fetch_employees(set(requested_attributes(spec)))
     progress.test.personio_reachable = True
     progress.test.employees_fetched = len(fetched.employees)

@@ -35,8 +35,8 @@ import httpx
 import pytest
 
 from personio_operator.target.testserver import GROUP_SCHEMA, SEED_HEADER, USER_SCHEMA, RecordedRequest
+from tests.plugins.scim_server import SCIM_TOKEN
 
-DJANGO_SCIM_TOKEN = "django-scim-token"
 REPO_ROOT = Path(__file__).resolve().parents[2]
 START_TIMEOUT_SECONDS = 30.0
 STOP_TIMEOUT_SECONDS = 10.0
@@ -46,7 +46,7 @@ PAGE_SIZE = 1000  # the server's own maximum for ``count``
 class DjangoScimServer:
     """django-scim2-server in a child process, serving a socket this process bound (no port race)."""
 
-    def __init__(self, workdir: Path, token: str = DJANGO_SCIM_TOKEN) -> None:
+    def __init__(self, workdir: Path, token: str = SCIM_TOKEN) -> None:
         self.token = token
         self.workdir = workdir
         self.database = workdir / "scim.sqlite3"

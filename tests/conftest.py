@@ -3,4 +3,5 @@
 pytest_plugins = [
     "tests.plugins.personio_sandbox",
     "tests.plugins.scim_server",
+    "tests.plugins.django_scim_server",
 ]

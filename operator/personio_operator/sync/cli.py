@@ -14,6 +14,7 @@ from pathlib import Path
 import click
 
 from personio_operator.errors import ConfigurationError
+from personio_operator.redaction import install_log_redaction, redact, redact_data
 from personio_operator.sync.integration_file import load_integration
 from personio_operator.sync.render import render_report, render_run_table
 from personio_operator.sync.report import RunReport, Trigger
@@ -77,12 +78,19 @@ def demo_command(employees: int) -> None:
     """Offline tour: a Personio sandbox and a SCIM app on 127.0.0.1; Test, first run, HR changes, second run."""
     from personio_operator.sync.demo import run_demo  # the demo pulls in the sandbox only when asked for
 
-    sys.exit(run_demo(employees=employees, out=click.echo))
+    install_log_redaction()
+    sys.exit(run_demo(employees=employees, out=_echo))
+
+
+def _echo(text: str, *, err: bool = False) -> None:
+    """Every line this CLI prints goes through the redaction step."""
+    click.echo(redact(text), err=err)
 
 
 def _run_once(
     integration_file: Path, secret_files: tuple[Path, ...], *, as_json: bool, started_by: str | None, dry_run: bool
 ) -> None:
+    install_log_redaction()
     try:
         integration = load_integration(integration_file)
         secret_data: SecretData = load_secret_files(list(secret_files))
@@ -92,7 +100,7 @@ def _run_once(
                 secret_data.setdefault(name, {}).update(values)
         secrets = resolve_secrets(integration.spec, secret_data)
     except ConfigurationError as err:
-        click.echo(f"error: {err}", err=True)
+        _echo(f"error: {err}", err=True)
         sys.exit(EXIT_BAD_INPUT)
     report = asyncio.run(
         run_integration(
@@ -103,7 +111,7 @@ def _run_once(
             dry_run=dry_run,
         )
     )
-    click.echo(_as_json(report, with_plan=dry_run) if as_json else _as_text(report))
+    click.echo(_as_json(report, with_plan=dry_run) if as_json else redact(_as_text(report)))
     sys.exit(EXIT_OK if report.succeeded else EXIT_FAILED)
 
 
@@ -112,7 +120,7 @@ def _as_json(report: RunReport, *, with_plan: bool) -> str:
     data = report.model_dump(mode="json", by_alias=True)
     if with_plan and report.plan is not None:
         data["plan"] = report.plan.model_dump(mode="json", exclude={"users": {"__all__": {"desired"}}})
-    return json.dumps(data, indent=2, ensure_ascii=False)
+    return json.dumps(redact_data(data), indent=2, ensure_ascii=False)  # redacted before encoding: stays JSON
 
 
 def _as_text(report: RunReport) -> str:

@@ -18,6 +18,7 @@ from personio_operator.api.spec import PersonioIntegrationSpec
 from personio_operator.errors import ErrorKind, SyncError
 from personio_operator.personio.client import PersonioClient
 from personio_operator.personio.models import FetchResult
+from personio_operator.redaction import redact_model
 from personio_operator.sync.attributes import requested_attributes
 from personio_operator.sync.counting import count, planned_objects
 from personio_operator.sync.desired import DesiredBuild, build_desired
@@ -82,6 +83,7 @@ async def run_integration(
         report.error = f"internal error ({type(err).__name__}); see the operator log, nothing more was changed"
         report.error_kind = ErrorKind.TRANSIENT
     _finish(report, progress, dry_run)
+    report = redact_model(report)  # error, objects, warnings, plan text: once more, whatever built them
     report.completed_at = now()
     log.info(
         "run %s (%s by %s) %s: users %s, teams %s",

@@ -29,7 +29,7 @@ from pydantic import SecretStr
 
 from personio_operator.errors import ConfigurationError, SyncError, TransientError
 from personio_operator.http_retry import RETRYABLE_STATUSES, retry_after_seconds
-from personio_operator.redaction import clean_untrusted, redact
+from personio_operator.redaction import clean_untrusted, redact, remember_secret
 from personio_operator.target.discovery import ScimFeatures, features_from_config
 from personio_operator.target.errors import ScimConflictError, ScimRequestError
 from personio_operator.target.models import DesiredUser, ScimGroup, ScimUser, TargetState
@@ -106,6 +106,7 @@ class ScimClient:
         self.url = url.rstrip("/")
         self._shown_url = redact(self.url)  # for messages and logs: no credential a URL may carry
         self._token = token
+        remember_secret(token.get_secret_value())  # apps echo it back: masked wherever it would be shown
         self._timeout = timeout
         self._budget_seconds = budget_seconds
         self._max_concurrency = max_concurrency
@@ -153,9 +154,20 @@ class ScimClient:
         return self.features
 
     async def read_state(self) -> TargetState:
-        """Every user and group in the app, managed or not."""
-        users, groups = await asyncio.gather(self.list_users(), self.list_groups())
-        return TargetState(users=users, groups=groups)
+        """Every user and group in the app, managed or not. When one listing fails the other is stopped:
+        it must not go on sending requests after the client is closed."""
+        users, groups = asyncio.create_task(self.list_users()), asyncio.create_task(self.list_groups())
+        try:
+            await asyncio.wait((users, groups), return_when=asyncio.FIRST_EXCEPTION)
+        finally:
+            for task in (users, groups):
+                task.cancel()
+            await asyncio.gather(users, groups, return_exceptions=True)
+        for task in (users, groups):
+            failure = None if task.cancelled() else task.exception()
+            if failure is not None:
+                raise failure
+        return TargetState(users=users.result(), groups=groups.result())
 
     async def list_users(self, scim_filter: str | None = None) -> list[ScimUser]:
         return [parse_user_safely(item) for item in await self._list("/Users", scim_filter)]

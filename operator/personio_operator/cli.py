@@ -8,6 +8,7 @@ from personio_operator import __version__
 from personio_operator.api.cli import register as register_api
 from personio_operator.controller.cli import register as register_controller
 from personio_operator.personio.cli import register as register_personio
+from personio_operator.redaction import install_log_redaction
 from personio_operator.sync.cli import register as register_sync
 
 
@@ -15,6 +16,7 @@ from personio_operator.sync.cli import register as register_sync
 @click.version_option(__version__, prog_name="personio-operator")
 def main() -> None:
     """Keep an application's users and teams (SCIM 2.0) in step with Personio."""
+    install_log_redaction()  # every subcommand: no log record leaves the process unredacted
 
 
 register_personio(main)

@@ -14,6 +14,7 @@ import click
 from personio_operator.api import GROUP, KIND, PLURAL, VERSION
 from personio_operator.controller.settings import OperatorSettings
 from personio_operator.controller.triggers import RUN_REQUEST_ANNOTATION, TEST_REQUEST_ANNOTATION, format_request
+from personio_operator.redaction import install_log_redaction
 
 
 class _DropRoutineTicks(logging.Filter):
@@ -58,6 +59,7 @@ def run_command(
         raise click.ClickException(str(err)) from None
     if not namespaces and not all_namespaces:
         namespaces = settings.namespaces
+    install_log_redaction()  # logs at every level, tracebacks included, whatever handler kopf configures
     kopf.configure(verbose=verbose, debug=debug, log_format=kopf.LogFormat[log_format.upper()])
     logging.getLogger("kopf.objects").addFilter(_DropRoutineTicks())
     if not debug:

@@ -9,6 +9,7 @@ import kopf
 
 from personio_operator.api.status import WarningSummary
 from personio_operator.controller.status import one_line
+from personio_operator.redaction import redact
 from personio_operator.sync.report import RunReport
 
 REPORTING_COMPONENT = "personio-operator"
@@ -48,9 +49,10 @@ _WARNINGS = {
 
 
 def post(body: Any, reason: Reason, message: str) -> None:
-    """Queue an Event (kopf posts it in the background); Warning or Normal by reason."""
+    """Queue an Event (kopf posts it in the background); Warning or Normal by reason. The message is
+    redacted before it is cut to one bounded line, so no cut can leave part of a secret behind."""
     poster = kopf.warn if reason in _WARNINGS else kopf.info
-    poster(body, reason=reason.value, message=one_line(message))
+    poster(body, reason=reason.value, message=one_line(redact(message)))
 
 
 _ACTIONS = ("created", "updated", "deactivated", "reactivated", "removed")

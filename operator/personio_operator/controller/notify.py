@@ -13,6 +13,7 @@ from pydantic import SecretStr
 from personio_operator.controller.events import describe_changes
 from personio_operator.controller.kube import KubeApi, KubeError
 from personio_operator.controller.settings import SmtpSettings
+from personio_operator.redaction import redact
 from personio_operator.sync.report import RunReport
 
 log = logging.getLogger(__name__)
@@ -57,7 +58,7 @@ def compose(notice: FailureNotice, *, sender: str, recipients: list[str]) -> Ema
         "",
         f"Details: kubectl describe personiointegration {notice.name} -n {notice.namespace}",
     ]
-    message.set_content("\n".join(lines))
+    message.set_content(redact("\n".join(lines)))
     return message
 
 

@@ -37,6 +37,7 @@ from personio_operator.controller.settings import OperatorSettings
 from personio_operator.controller.status import ObjectState, Outcome
 from personio_operator.controller.triggers import RUN_REQUEST_ANNOTATION
 from personio_operator.errors import ConfigurationError, ErrorKind, SyncError
+from personio_operator.redaction import redact, redact_data
 from personio_operator.sync.report import RunReport, RunResult, Trigger
 from personio_operator.sync.runner import run_integration
 from personio_operator.sync.secrets import RunSecrets
@@ -246,7 +247,7 @@ class Reconciler:
                             current,
                             type_="Warning",
                             reason=Reason.RUN_INTERRUPTED.value,
-                            message=f"Run {run.id} was interrupted: the operator stopped",
+                            message=redact(f"Run {run.id} was interrupted: the operator stopped"),
                             component=REPORTING_COMPONENT,
                             now=self._now(),
                         )
@@ -444,7 +445,8 @@ class Reconciler:
         )
 
     async def _patch(self, key: Key, patch: dict[str, Any]) -> None:
-        await self.kube.patch_integration_status(*key, patch)  # a failure is reported by the tick
+        """The one place status is written: every string in the patch is redacted."""
+        await self.kube.patch_integration_status(*key, redact_data(patch))  # a failure is reported by the tick
 
     def _now(self) -> datetime:
         return self.clock.now()

@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-import re
 import time
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
@@ -25,32 +24,13 @@ from personio_operator.personio.errors import (
     PersonioUnavailableError,
 )
 from personio_operator.personio.ratelimit import RateLimiter, RateLimitHeaders
+from personio_operator.redaction import clean_untrusted, install_log_redaction, redact, remember_secret
 
 log = logging.getLogger(__name__)
 
-_BEARER_TOKEN = re.compile(r"(?i)(bearer\s+)[^\s'\",)\]]+")
-
-
-class RedactBearerTokens(logging.Filter):
-    """httpcore's DEBUG trace prints raw response headers, and Personio v1 echoes the bearer token in one."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        if _BEARER_TOKEN.search(message):
-            record.msg, record.args = _BEARER_TOKEN.sub(r"\1***", message), None
-        return True
-
-
-def _install_log_redaction() -> None:
-    for name in ("httpcore.http11", "httpcore.http2", "httpx"):
-        logger = logging.getLogger(name)
-        if not any(isinstance(f, RedactBearerTokens) for f in logger.filters):
-            logger.addFilter(RedactBearerTokens())
-
-
-_install_log_redaction()
-
-_DETAIL_LIMIT = 200
+# httpcore's DEBUG trace prints raw response headers, and Personio v1 echoes the bearer token in one:
+# with this module in use, every log record of the process is redacted.
+install_log_redaction()
 
 
 @dataclass(frozen=True)
@@ -93,22 +73,25 @@ class TokenProvider(Protocol):
 
 
 class Redactor:
-    """Removes known secret values from any text that may reach a message or a log line."""
+    """The client's view of the process-wide redaction (:mod:`personio_operator.redaction`): values
+    given or added (the client secret, each access token) are remembered there and masked in every
+    text that leaves the process, not only in this client's messages."""
 
     def __init__(self, secrets: Collection[str] = ()) -> None:
-        self._secrets = {s for s in secrets if s}
+        self._count = 0
+        for secret in secrets:
+            self.add(secret)
 
     def add(self, secret: str) -> None:
         if secret:
-            self._secrets.add(secret)
+            remember_secret(secret)
+            self._count += 1
 
     def __call__(self, text: str) -> str:
-        for secret in self._secrets:
-            text = text.replace(secret, "***")
-        return text
+        return redact(text)
 
     def __repr__(self) -> str:
-        return f"Redactor({len(self._secrets)} values)"
+        return f"Redactor({self._count} values)"
 
 
 @dataclass
@@ -141,6 +124,7 @@ class PersonioHttp:
         self._client = client
         self._renew_token_on = frozenset(renew_token_on)
         self.base_url = base_url.rstrip("/")
+        self._shown_base_url = redact(self.base_url)  # for messages: no credential a URL may carry
         self._host = urlsplit(self.base_url)
         self._headers = dict(headers)
         self.policy = policy
@@ -226,7 +210,7 @@ class PersonioHttp:
                 problem = _transport_problem(exc)
                 if not retryable:
                     raise PersonioUnavailableError(
-                        f"Personio {method} {path} failed: {problem}; check that {self.base_url} is reachable"
+                        f"Personio {method} {path} failed: {problem}; check that {self._shown_base_url} is reachable"
                     ) from None
                 await self._wait_before_retry(method, path, problem, self._backoff(attempt))
                 continue
@@ -261,7 +245,7 @@ class PersonioHttp:
         if status in (401, 403):
             return PersonioAccessError(status, method, path, credentials_hint=self.credentials_hint, detail=detail)
         if status in (404, 405, 410, 412, 501):
-            return PersonioEndpointError(status, method, f"{self.base_url}{path}", detail=detail)
+            return PersonioEndpointError(status, method, f"{self._shown_base_url}{path}", detail=detail)
         suffix = f": {detail}" if detail else ""
         return PersonioResponseError(
             f"Personio rejected {method} {path} with {status}{suffix}; this client may not match the Personio API "
@@ -275,10 +259,7 @@ class PersonioHttp:
         except ValueError:
             return None
         text = _error_text(body)
-        if not text:
-            return None
-        text = self.redact(" ".join(text.split()))
-        return text[:_DETAIL_LIMIT]
+        return clean_untrusted(text) if text else None
 
     def _backoff(self, attempt: int) -> float:
         return min(self.policy.backoff_max, self.policy.backoff_base * 2 ** (attempt - 1))
@@ -298,7 +279,7 @@ class PersonioHttp:
             raise PersonioUnavailableError(
                 f"Personio {method} {path} kept failing ({problem}) until the run's time budget of "
                 f"{self.budget.seconds:g} s was spent; the next run will try again. If it persists, check Personio's "
-                f"status and that {self.base_url} is reachable"
+                f"status and that {self._shown_base_url} is reachable"
             )
         self.stats.retried += 1
         self.stats.last_problem = f"{method} {path}: {problem}"

@@ -16,6 +16,7 @@ import click
 
 from personio_operator.destinations import CLI_FLAG, DestinationPolicy
 from personio_operator.errors import ConfigurationError
+from personio_operator.redaction import install_log_redaction, redact, redact_data
 from personio_operator.sync.integration_file import load_integration
 from personio_operator.sync.render import render_report, render_run_table
 from personio_operator.sync.report import RunReport, Trigger
@@ -106,7 +107,13 @@ def demo_command(employees: int) -> None:
     """Offline tour: a Personio sandbox and a SCIM app on 127.0.0.1; Test, first run, HR changes, second run."""
     from personio_operator.sync.demo import run_demo  # the demo pulls in the sandbox only when asked for
 
-    sys.exit(run_demo(employees=employees, out=click.echo))
+    install_log_redaction()
+    sys.exit(run_demo(employees=employees, out=_echo))
+
+
+def _echo(text: str, *, err: bool = False) -> None:
+    """Every line this CLI prints goes through the redaction step."""
+    click.echo(redact(text), err=err)
 
 
 def _run_once(
@@ -118,6 +125,7 @@ def _run_once(
     dry_run: bool,
     allowed_urls: tuple[str, ...] = (),
 ) -> None:
+    install_log_redaction()
     try:
         destinations = DestinationPolicy.from_env(os.environ).allowing(allowed_urls)
     except ValueError as err:
@@ -132,7 +140,7 @@ def _run_once(
                 secret_data.setdefault(name, {}).update(values)
         secrets = resolve_secrets(integration.spec, secret_data)
     except ConfigurationError as err:
-        click.echo(f"error: {err}", err=True)
+        _echo(f"error: {err}", err=True)
         sys.exit(EXIT_BAD_INPUT)
     report = asyncio.run(
         run_integration(
@@ -144,7 +152,7 @@ def _run_once(
             destinations=destinations,
         )
     )
-    click.echo(_as_json(report, with_plan=dry_run) if as_json else _as_text(report))
+    click.echo(_as_json(report, with_plan=dry_run) if as_json else redact(_as_text(report)))
     sys.exit(EXIT_OK if report.succeeded else EXIT_FAILED)
 
 
@@ -153,7 +161,7 @@ def _as_json(report: RunReport, *, with_plan: bool) -> str:
     data = report.model_dump(mode="json", by_alias=True)
     if with_plan and report.plan is not None:
         data["plan"] = report.plan.model_dump(mode="json", exclude={"users": {"__all__": {"desired"}}})
-    return json.dumps(data, indent=2, ensure_ascii=False)
+    return json.dumps(redact_data(data), indent=2, ensure_ascii=False)  # redacted before encoding: stays JSON
 
 
 def _as_text(report: RunReport) -> str:

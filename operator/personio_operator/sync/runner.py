@@ -32,6 +32,7 @@ from personio_operator.errors import ErrorKind, SyncError
 from personio_operator.personio.client import PersonioClient
 from personio_operator.personio.http import HttpPolicy
 from personio_operator.personio.models import FetchResult
+from personio_operator.redaction import redact_model
 from personio_operator.run_warnings import HOLDING_KINDS, RunWarning
 from personio_operator.safe_text import shown
 from personio_operator.sync.attributes import requested_attributes
@@ -108,7 +109,7 @@ async def run_integration(
     except asyncio.CancelledError:
         report.result = RunResult.INTERRUPTED
         report.error = f"The run was stopped before it finished (the operator is stopping). {_changes_note(progress)}"
-        _close(report, progress, dry_run, now())
+        report = _close(report, progress, dry_run, now())
         if on_interrupted is not None:
             on_interrupted(report)
         raise
@@ -117,12 +118,12 @@ async def run_integration(
         report.result = RunResult.FAILED
         report.error = f"Internal error ({type(err).__name__}); see the operator log. {_changes_note(progress)}"
         report.error_kind = ErrorKind.TRANSIENT
-    _close(report, progress, dry_run, now())
-    return report
+    return _close(report, progress, dry_run, now())
 
 
-def _close(report: RunReport, progress: _Progress, dry_run: bool, completed_at: datetime) -> None:
+def _close(report: RunReport, progress: _Progress, dry_run: bool, completed_at: datetime) -> RunReport:
     _finish(report, progress, dry_run)
+    report = redact_model(report)  # error, objects, warnings, plan text: once more, whatever built them
     report.completed_at = completed_at
     log.info(
         "run %s (%s by %s) %s: users %s, teams %s",
@@ -133,6 +134,7 @@ def _close(report: RunReport, progress: _Progress, dry_run: bool, completed_at: 
         report.users.model_dump(),
         report.teams.model_dump(),
     )
+    return report
 
 
 def _changes_note(progress: _Progress) -> str:

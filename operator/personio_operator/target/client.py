@@ -29,6 +29,7 @@ from pydantic import SecretStr
 
 from personio_operator.errors import ConfigurationError, SyncError, TransientError
 from personio_operator.http_retry import RETRYABLE_STATUSES, retry_after_seconds
+from personio_operator.redaction import clean_untrusted, redact, remember_secret
 from personio_operator.target.discovery import ScimFeatures, features_from_config
 from personio_operator.target.errors import ScimConflictError, ScimRequestError
 from personio_operator.target.models import DesiredUser, ScimGroup, ScimUser, TargetState
@@ -61,6 +62,8 @@ SCIM_CONTENT_TYPE = "application/scim+json"
 # scimType values with which servers refuse one member-removal form but may accept the other
 _REMOVAL_FORM_ERRORS = frozenset({"invalidValue", "invalidPath", "invalidFilter", "invalidSyntax", "noTarget"})
 _MAX_PAGES = 100_000
+_PAYLOAD_ERROR_LIMIT = 300  # our description of an unreadable answer, with the app's values in it
+_SCIM_TYPE_LIMIT = 40
 
 _Item = TypeVar("_Item")
 
@@ -101,7 +104,9 @@ class ScimClient:
         token_hint: str = "the Secret holding the SCIM bearer token",  # noqa: S107 (a description, not a token)
     ) -> None:
         self.url = url.rstrip("/")
+        self._shown_url = redact(self.url)  # for messages and logs: no credential a URL may carry
         self._token = token
+        remember_secret(token.get_secret_value())  # apps echo it back: masked wherever it would be shown
         self._timeout = timeout
         self._budget_seconds = budget_seconds
         self._max_concurrency = max_concurrency
@@ -119,7 +124,7 @@ class ScimClient:
         self.stats = ScimStats()
 
     def __repr__(self) -> str:
-        return f"ScimClient(url={self.url!r})"
+        return f"ScimClient(url={self._shown_url!r})"
 
     async def __aenter__(self) -> Self:
         self._retry_budget = RetryBudget(self._budget_seconds)
@@ -143,15 +148,26 @@ class ScimClient:
         if response.status_code == 200:
             self.features = features_from_config(self._json(response, "/ServiceProviderConfig"))
         elif response.status_code in (404, 501):
-            log.info("%s has no ServiceProviderConfig; using conservative defaults", self.url)
+            log.info("%s has no ServiceProviderConfig; using conservative defaults", self._shown_url)
         else:
             raise self._unexpected(response, "GET /ServiceProviderConfig")
         return self.features
 
     async def read_state(self) -> TargetState:
-        """Every user and group in the app, managed or not."""
-        users, groups = await asyncio.gather(self.list_users(), self.list_groups())
-        return TargetState(users=users, groups=groups)
+        """Every user and group in the app, managed or not. When one listing fails the other is stopped:
+        it must not go on sending requests after the client is closed."""
+        users, groups = asyncio.create_task(self.list_users()), asyncio.create_task(self.list_groups())
+        try:
+            await asyncio.wait((users, groups), return_when=asyncio.FIRST_EXCEPTION)
+        finally:
+            for task in (users, groups):
+                task.cancel()
+            await asyncio.gather(users, groups, return_exceptions=True)
+        for task in (users, groups):
+            failure = None if task.cancelled() else task.exception()
+            if failure is not None:
+                raise failure
+        return TargetState(users=users.result(), groups=groups.result())
 
     async def list_users(self, scim_filter: str | None = None) -> list[ScimUser]:
         return [parse_user_safely(item) for item in await self._list("/Users", scim_filter)]
@@ -175,7 +191,10 @@ class ScimClient:
             try:
                 items, total = parse_list_page(self._json(response, path))
             except PayloadError as error:
-                raise SyncError(f"The SCIM server at {self.url} sent an unreadable list of {path}: {error}") from error
+                raise SyncError(
+                    f"The SCIM server at {self._shown_url} sent an unreadable list of {path}: "
+                    f"{clean_untrusted(error, _PAYLOAD_ERROR_LIMIT)}"
+                ) from None
             if not items:
                 break
             new = 0
@@ -186,7 +205,7 @@ class ScimClient:
                 found[key] = item
             if new == 0:
                 raise TransientError(
-                    f"The SCIM server at {self.url} sent the same page of {path} twice (startIndex {start}); "
+                    f"The SCIM server at {self._shown_url} sent the same page of {path} twice (startIndex {start}); "
                     "its paging is unstable, so the list of existing objects would be incomplete"
                 )
             start += len(items)
@@ -194,7 +213,7 @@ class ScimClient:
                 break
         if total is not None and len(found) < total:
             raise TransientError(
-                f"The SCIM server at {self.url} listed {len(found)} of {total} {path.strip('/')}; an incomplete "
+                f"The SCIM server at {self._shown_url} listed {len(found)} of {total} {path.strip('/')}; an incomplete "
                 "list could lead to duplicates, so nothing is written this run"
             )
         return list(found.values())
@@ -229,7 +248,7 @@ class ScimClient:
             except ScimRequestError as error:
                 if error.status not in (400, 403, 501):
                     raise
-                log.info("%s refused a filter (%s); matching on full listings from now on", self.url, error)
+                log.info("%s refused a filter (%s); matching on full listings from now on", self._shown_url, error)
                 self._filter_refused = True
         return await lister(None)
 
@@ -259,7 +278,7 @@ class ScimClient:
             existing = await self._existing_for(desired)
             if existing is None:
                 raise SyncError(
-                    f"The SCIM server at {self.url} accepted user {desired.user_name!r} but returned no id "
+                    f"The SCIM server at {self._shown_url} accepted user {desired.user_name!r} but returned no id "
                     "and the user cannot be found by externalId; check the app's SCIM implementation"
                 )
             return existing
@@ -316,7 +335,7 @@ class ScimClient:
                 scim_type="uniqueness",
             )
         error = parse_error(self._json(response, "/Users", allow_empty=True))
-        detail = f" ({error.detail})" if error and error.detail else ""
+        detail = f" ({clean_untrusted(error.detail)})" if error and error.detail else ""
         raise ScimConflictError(
             f"the app refused user {desired.user_name!r} as a duplicate{detail}, but no user with that userName "
             "exists; another unique attribute (such as the e-mail) is probably taken",
@@ -363,7 +382,9 @@ class ScimClient:
         else:
             found = await self.find_groups(external_id=external_id)
             if not found:
-                raise SyncError(f"The SCIM server at {self.url} accepted group {display_name!r} but returned no id")
+                raise SyncError(
+                    f"The SCIM server at {self._shown_url} accepted group {display_name!r} but returned no id"
+                )
             group = found[0]
         await self.add_members(group.id, rest)
         return group.model_copy(update={"member_ids": group.member_ids | set(rest)})
@@ -404,7 +425,9 @@ class ScimClient:
                 refused = response.status_code == 400
                 error = parse_error(self._json(response, path, allow_empty=True)) if refused else None
                 if index == 0 and error is not None and error.scim_type in _REMOVAL_FORM_ERRORS:
-                    log.info("%s refused member removal in the %s form (%s); trying the other", self.url, form, error)
+                    log.info(
+                        "%s refused member removal in the %s form (%s); trying the other", self._shown_url, form, error
+                    )
                     continue
                 self._check_write(response, f"remove members from group {group_id}")
                 self._member_removal_form = form
@@ -437,7 +460,7 @@ class ScimClient:
                 raise self._unexpected(response, what)
             current = self._json(response, path)
             if not isinstance(current, dict):
-                raise SyncError(f"The SCIM server at {self.url} sent an unreadable {path}")
+                raise SyncError(f"The SCIM server at {self._shown_url} sent an unreadable {path}")
             headers: dict[str, str] = {}
             version = response.headers.get("ETag") or (current.get("meta") or {}).get("version")
             if self.features.etag and version:
@@ -494,12 +517,12 @@ class ScimClient:
                     )
             except (httpx.UnsupportedProtocol, httpx.InvalidURL) as error:
                 raise ConfigurationError(
-                    f"The SCIM URL {self.url!r} is not usable ({type(error).__name__}); "
+                    f"The SCIM URL {self._shown_url!r} is not usable ({type(error).__name__}); "
                     "set spec.target.scim.url to the app's SCIM base URL, e.g. https://app.example.com/scim/v2"
                 ) from None
             except httpx.TransportError as error:
                 problem = f"{type(error).__name__} on {method} {path}"
-                log.info("%s: %s", self.url, problem)
+                log.info("%s: %s", self._shown_url, problem)
                 if method in WRITE_METHODS and not repeat_unclear:
                     raise _UnclearOutcome(problem) from None
                 await self._wait_for_retry(budget, problem)
@@ -532,7 +555,7 @@ class ScimClient:
             delay = backoff_seconds(max(1, budget.attempts))
         if not self._retry_budget.allows(delay):
             raise TransientError(
-                f"The SCIM server at {self.url} kept failing ({problem}) and the run's time budget for the app "
+                f"The SCIM server at {self._shown_url} kept failing ({problem}) and the run's time budget for the app "
                 f"({self._budget_seconds:.0f}s) is spent; the next run will try again"
             )
         await asyncio.sleep(delay)
@@ -542,16 +565,16 @@ class ScimClient:
         if not response.content.strip():
             if allow_empty:
                 return None
-            raise SyncError(f"The SCIM server at {self.url} sent an empty answer for {path}")
+            raise SyncError(f"The SCIM server at {self._shown_url} sent an empty answer for {path}")
         try:
             return json.loads(response.content)
         except ValueError:
             if allow_empty:
                 return None
+            content_type = clean_untrusted(response.headers.get("Content-Type", ""), _SCIM_TYPE_LIMIT)
             raise ConfigurationError(
-                f"{self.url}{path} did not answer with JSON (HTTP {response.status_code}, "
-                f"content type {response.headers.get('Content-Type')!r}); check that spec.target.scim.url is "
-                "the app's SCIM base URL"
+                f"{self._shown_url}{path} did not answer with JSON (HTTP {response.status_code}, "
+                f"content type {content_type!r}); check that spec.target.scim.url is the app's SCIM base URL"
             ) from None
 
     def _check_write(self, response: httpx.Response, what: str) -> None:
@@ -560,19 +583,21 @@ class ScimClient:
         raise self._unexpected(response, what)
 
     def _unexpected(self, response: httpx.Response, what: str) -> SyncError:
+        """The app's refusal as an error; what the app said is cleaned, capped and redacted (apps echo
+        requests, Authorization header included)."""
         error = parse_error(self._json(response, "", allow_empty=True))
-        detail = f": {error.detail}" if error and error.detail else ""
+        detail = f": {clean_untrusted(error.detail)}" if error and error.detail else ""
         scim_type = error.scim_type if error else None
+        shown_type = f", {clean_untrusted(scim_type, _SCIM_TYPE_LIMIT)}" if scim_type else ""
         if response.status_code == 404 and response.request.url.path.rstrip("/").endswith(
             ("/ServiceProviderConfig", "/Users", "/Groups")
         ):
             return ConfigurationError(
-                f"{self.url} has no SCIM endpoint for {what} (HTTP 404); set spec.target.scim.url to the app's "
-                "SCIM base URL, e.g. https://app.example.com/scim/v2"
+                f"{self._shown_url} has no SCIM endpoint for {what} (HTTP 404); set spec.target.scim.url to the "
+                "app's SCIM base URL, e.g. https://app.example.com/scim/v2"
             )
         return ScimRequestError(
-            f"{what} was refused by the app (HTTP {response.status_code}"
-            f"{', ' + scim_type if scim_type else ''}){detail}",
+            redact(f"{what} was refused by the app (HTTP {response.status_code}{shown_type}){detail}"),
             status=response.status_code,
             scim_type=scim_type,
         )
@@ -580,11 +605,11 @@ class ScimClient:
     def _auth_error(self, response: httpx.Response, method: str, path: str) -> ConfigurationError:
         if response.status_code == 401:
             return ConfigurationError(
-                f"The SCIM server at {self.url} refused the bearer token (HTTP 401 on {method} {path}); "
+                f"The SCIM server at {self._shown_url} refused the bearer token (HTTP 401 on {method} {path}); "
                 f"put a valid SCIM token for this app into {self._token_hint}"
             )
         return ConfigurationError(
-            f"The SCIM server at {self.url} denied {method} {path} (HTTP 403); the token in {self._token_hint} "
+            f"The SCIM server at {self._shown_url} denied {method} {path} (HTTP 403); the token in {self._token_hint} "
             "needs permission to read and write users and groups"
         )
 
@@ -593,14 +618,18 @@ def parse_user_safely(payload: Any) -> ScimUser:
     try:
         return parse_user(payload)
     except PayloadError as error:
-        raise SyncError(f"The app sent a user that cannot be read: {error}") from None
+        raise SyncError(
+            f"The app sent a user that cannot be read: {clean_untrusted(error, _PAYLOAD_ERROR_LIMIT)}"
+        ) from None
 
 
 def parse_group_safely(payload: Any) -> ScimGroup:
     try:
         return parse_group(payload)
     except PayloadError as error:
-        raise SyncError(f"The app sent a group that cannot be read: {error}") from None
+        raise SyncError(
+            f"The app sent a group that cannot be read: {clean_untrusted(error, _PAYLOAD_ERROR_LIMIT)}"
+        ) from None
 
 
 def _chunks(items: Sequence[str], size: int) -> list[list[str]]:

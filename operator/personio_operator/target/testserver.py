@@ -1,7 +1,8 @@
 """A real SCIM server for tests, the demo and benches: scim2-server on 127.0.0.1 in a thread.
 
 It wraps the scim2-server WSGI application in a small middleware that records every request,
-injects faults (429 with ``Retry-After``, 5xx, slow answers, even after the write was stored)
+injects faults (429 with ``Retry-After``, 5xx, slow answers, even after the write was stored, error
+details that echo the request's credentials)
 and imitates quirks of real targets (``text/json``, unknown attributes, string booleans,
 short pages, a server that only takes one member-removal form).
 
@@ -12,6 +13,7 @@ short pages, a server that only takes one member-removal form).
 
 from __future__ import annotations
 
+import base64
 import json
 import threading
 import time
@@ -19,6 +21,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any
+from urllib.parse import quote
 from wsgiref.simple_server import WSGIRequestHandler, make_server
 
 import httpx
@@ -45,6 +48,10 @@ class Fault:
     times: int | None = 1  # None: every matching request
     delay_seconds: float = 0.0
     after_processing: bool = False  # the server stores the write first, then stalls or fails
+    # The error's detail; like apps that echo the request, it may quote its credentials: {authorization}
+    # (the Authorization header), {token} (the credential after the scheme), {token_base64}, {token_url}.
+    detail: str = "injected"
+    scim_type: str | None = None
     fired: int = 0
 
     def matches(self, method: str, path: str) -> bool:
@@ -76,8 +83,12 @@ class Faults:
         times: int | None = 1,
         delay_seconds: float = 0.0,
         after_processing: bool = False,
+        detail: str = "injected",
+        scim_type: str | None = None,
     ) -> Fault:
-        fault = Fault(method.upper(), path, status, retry_after, times, delay_seconds, after_processing)
+        fault = Fault(
+            method.upper(), path, status, retry_after, times, delay_seconds, after_processing, detail, scim_type
+        )
         with self.lock:
             self.items.append(fault)
         return fault
@@ -263,7 +274,7 @@ class ScimTestServer:
         if fault is not None and not fault.after_processing:
             time.sleep(fault.delay_seconds)
             if fault.status is not None:
-                return self._reply_fault(fault, method, path, query, start_response, body_in)
+                return self._reply_fault(fault, method, path, query, start_response, body_in, environ)
 
         refused = self._refuse_member_removal(body_in, method, path)
         if refused is not None:
@@ -285,7 +296,7 @@ class ScimTestServer:
         if fault is not None and fault.after_processing:
             time.sleep(fault.delay_seconds)
             if fault.status is not None:
-                return self._reply_fault(fault, method, path, query, start_response, body_in)
+                return self._reply_fault(fault, method, path, query, start_response, body_in, environ)
 
         headers = dict(captured["headers"])
         quirky = self.faults.unknown_attributes or self.faults.string_booleans or self.faults.max_page_items
@@ -297,15 +308,27 @@ class ScimTestServer:
         return self._respond(start_response, status_code, headers, body)
 
     def _reply_fault(
-        self, fault: Fault, method: str, path: str, query: str, start_response: StartResponse, body_in: bytes
+        self,
+        fault: Fault,
+        method: str,
+        path: str,
+        query: str,
+        start_response: StartResponse,
+        body_in: bytes,
+        environ: dict[str, Any],
     ) -> Iterable[bytes]:
         status = fault.status or 500
         headers = {"Content-Type": "application/scim+json"}
         if fault.retry_after is not None:
             headers["Retry-After"] = str(fault.retry_after)
-        body = json.dumps(
-            {"schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"], "status": str(status), "detail": "injected"}
-        ).encode()
+        error: dict[str, Any] = {
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"],
+            "status": str(status),
+            "detail": _echoing(fault.detail, environ.get("HTTP_AUTHORIZATION", "")),
+        }
+        if fault.scim_type is not None:
+            error["scimType"] = _echoing(fault.scim_type, environ.get("HTTP_AUTHORIZATION", ""))
+        body = json.dumps(error).encode()
         self._record(method, path, query, status, faulted=True, body=body_in)
         return self._respond(start_response, status, headers, body)
 
@@ -381,6 +404,20 @@ class ScimTestServer:
         headers["Content-Length"] = str(len(body))
         start_response(f"{status} {HTTPStatus(status).phrase}", list(headers.items()))
         return [body]
+
+
+def _echoing(template: str, authorization: str) -> str:
+    """The template with the request's credentials quoted in it, the way careless apps echo requests."""
+    token = authorization.partition(" ")[2]
+    echoes = {
+        "{authorization}": authorization,
+        "{token}": token,
+        "{token_base64}": base64.b64encode(token.encode()).decode(),
+        "{token_url}": quote(token, safe=""),
+    }
+    for placeholder, value in echoes.items():
+        template = template.replace(placeholder, value)
+    return template
 
 
 def _value_removals_as_filters(raw: bytes) -> bytes:

@@ -1,6 +1,7 @@
 """The chart's RBAC grants exactly the API calls the operator really makes: every call it makes in a
 run, a test, a failure, a pause with its Secret checks and a failure e-mail is allowed, and no rule
-grants a verb it never uses (KMock records every request; the operator's carry its bearer token)."""
+grants a verb it never uses (KMock records every request; the operator's carry its bearer token).
+The SMTP login comes from files the chart mounts: the operator never asks the API for it."""
 
 from __future__ import annotations
 
@@ -28,9 +29,9 @@ _VERBS = {
     kmock.action.CREATE: "create",
     kmock.action.DELETE: "delete",
 }
-# kopf watches CRDs (and, with patterns, namespaces) only if allowed: the chart's optional
-# `rbac.discovery` rules, checked in tests/chart.
-_OPTIONAL_DISCOVERY = {"apiextensions.k8s.io", "namespaces"}
+# kopf lists/watches CRDs and namespaces only with the chart's optional `rbac.discovery` rules
+# (checked in tests/chart); without them the operator tells kopf not to try.
+_DISCOVERY = {"apiextensions.k8s.io", "namespaces"}
 
 
 def _operator_calls(cluster: kmock.KubernetesEmulator) -> set[tuple[str, str, str]]:
@@ -68,11 +69,20 @@ def app(scim_server_factory):
     return scim_server_factory(token="rbac-scim-token")
 
 
-async def test_chart_rbac_is_exactly_what_the_operator_calls(cluster, api: Api, clock, personio, app, smtp) -> None:
+async def test_chart_rbac_is_exactly_what_the_operator_calls(
+    cluster, api: Api, clock, personio, app, smtp, tmp_path
+) -> None:
     _, port = smtp
-    await api.put_secret("smtp-login", {"username": "operator", "password": "smtp-password"}, namespace="operators")
+    (tmp_path / "username").write_text("operator")
+    (tmp_path / "password").write_text("smtp-password")
     settings = fast_settings(
-        smtp=SmtpSettings(host="127.0.0.1", port=port, starttls=False, credentials_secret="smtp-login")
+        smtp=SmtpSettings(
+            host="127.0.0.1",
+            port=port,
+            starttls=False,
+            username_file=tmp_path / "username",
+            password_file=tmp_path / "password",
+        )
     )
     async with running_operator(cluster, settings, clock):
         # A failure (no Secrets yet): pause, Warning Events, e-mail with the SMTP login, Secret checks.
@@ -88,7 +98,9 @@ async def test_chart_rbac_is_exactly_what_the_operator_calls(cluster, api: Api, 
         await api.annotate("acme", "hrsync.dev/run-requested-at", "now by rbac@acme.example")
         await eventually(lambda: "RunSucceeded" in api.reasons("acme"), what="the run")
 
-    used = {call for call in _operator_calls(cluster) if not (_OPTIONAL_DISCOVERY & {call[0], call[1]})}
+    assert [request for request in list(cluster) if request.namespace == "operators"] == []
+    used = _operator_calls(cluster)
+    assert {call for call in used if _DISCOVERY & {call[0], call[1]}} == set(), "discovery without rbac.discovery"
     granted = _granted({"smtp": {"host": "smtp.example", "existingSecret": "smtp-login"}})
     assert used - granted == set(), "the operator makes calls the chart does not allow"
     assert granted - used == set(), "the chart grants what the operator never does"

@@ -67,7 +67,7 @@ class Reconciler:
         self.clock = clock or SystemClock()
         self.kube = kube or KubeApi()
         self.metrics = metrics or Metrics()
-        self.mailer = Mailer(settings.smtp, self.kube, settings.operator_namespace)
+        self.mailer = Mailer(settings.smtp)
         self.runner = runner
         self._slots = asyncio.Semaphore(settings.max_concurrent_runs)
         self._in_flight: set[str] = set()
@@ -293,7 +293,7 @@ class Reconciler:
             spec = _spec_or_error(obj.get("spec") or {})
             if not dry_run:
                 Schedule(spec.schedule, spec.time_zone)
-            secrets: RunSecrets = await read_run_secrets(self.kube, namespace, spec)
+            secrets: RunSecrets = await read_run_secrets(self.kube, namespace, spec, self.settings)
         except SyncError as err:
             return self._failed(run, trigger, dry_run, str(err), err.kind)
         try:
@@ -347,7 +347,7 @@ class Reconciler:
     async def _secret_versions_or_empty(self, namespace: str, obj: Mapping[str, Any]) -> dict[str, str]:
         try:
             names = referenced_secret_names(_spec_or_error(obj.get("spec") or {}))
-            return await secret_versions(self.kube, namespace, names)
+            return await secret_versions(self.kube, namespace, names, self.settings)
         except SyncError:
             return {}
 
@@ -368,10 +368,13 @@ class Reconciler:
         recipients = list(((obj.get("spec") or {}).get("notifications") or {}).get("emails") or [])
         notice = FailureNotice(key[0], key[1], report, how_to_resume)
         try:
-            await self.mailer.send_failure(notice, recipients)
+            delivery = await self.mailer.send_failure(notice, recipients)
         except NotificationError as err:
             log.warning("Failure e-mail for %s/%s not sent: %s", *key, err)
             post(body, Reason.NOTIFICATION_FAILED, f"Failure e-mail not sent: {err}")
+            return
+        if delivery.sent_to and delivery.problems:
+            post(body, Reason.NOTIFICATION_FAILED, f"Failure e-mail sent, but addresses were {delivery.problems}")
 
     # -- status -----------------------------------------------------------------------------
 

@@ -15,7 +15,7 @@ class SmtpSettings(BaseModel):
     """The SMTP login comes from the operator's own environment (the chart mounts it from a Secret), never
     through the Kubernetes API: no integration can name it, and the operator needs no RBAC rule for it."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
     host: str | None = Field(default=None, description="SMTP server; no e-mails are sent when unset.")
     port: int = Field(default=587, ge=1, le=65535)
@@ -54,7 +54,7 @@ class SecretAccess(BaseModel):
     """The admin's limits on the Secrets an integration may name (both empty: any Opaque Secret in the
     integration's own namespace)."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
     allowed_names: frozenset[str] = Field(
         default=frozenset(), description="Only Secrets with these names; empty: any name."

@@ -86,6 +86,18 @@ async def test_waiting_for_a_run_of_an_inactive_integration_says_it_was_ignored(
     assert "ignored: spec.active is false" in result.output
 
 
+async def test_waiting_for_a_run_of_an_invalid_integration_says_what_to_fix(cluster, api, clock, tmp_path):
+    kubeconfig = write_kubeconfig(tmp_path / "config", str(cluster.url).rstrip("/"))
+    spec = integration_spec("http://127.0.0.1:9", "http://127.0.0.1:9/scim/v2", timeZone="Mars/Olympus")
+    async with running_operator(cluster, fast_settings(), clock):
+        await api.create_integration("acme", spec)
+        await eventually(lambda: _phase(api, "Invalid"), what="the spec reported as invalid")
+        result = await invoke("trigger", "run", "acme", "--kubeconfig", str(kubeconfig), "--wait", "--timeout", "20")
+    assert result.exit_code == 1, result.output
+    assert "Run request ignored: No runs until the spec is fixed:" in result.output
+    assert "Mars/Olympus" in result.output
+
+
 async def test_waiting_for_a_failed_run_exits_1(cluster, api, clock, tmp_path):
     kubeconfig = write_kubeconfig(tmp_path / "config", str(cluster.url).rstrip("/"))
     async with running_operator(cluster, fast_settings(), clock):  # no Secrets: every run fails
@@ -109,3 +121,7 @@ def test_run_rejects_bad_settings_and_conflicting_scopes(monkeypatch):
 
 async def _history_len(api, count: int) -> bool:
     return len((await api.status("acme")).get("history", [])) == count
+
+
+async def _phase(api, phase: str) -> bool:
+    return (await api.status("acme")).get("phase") == phase

@@ -33,6 +33,7 @@ from tests.controller.harness import (
     put_credentials,
     running_operator,
 )
+from tests.controller.test_operator_failures import spec as failing_spec
 
 _VERBS = {
     kmock.action.FETCH: "get",
@@ -157,7 +158,7 @@ async def test_start_up_logs_no_errors_with_the_charts_default_rbac(cluster, api
     cluster[_discovery] << 403
     caplog.set_level(logging.INFO)
     async with _operator(cluster, clock, clusterwide=clusterwide, discovery=False):
-        await api.create_integration("acme", {"personio": {"credentialsSecretRef": {"name": "missing"}}})
+        await api.create_integration("acme", failing_spec())  # no Secrets: the activation run fails
         await eventually(lambda: "RunFailed" in api.reasons("acme"), what="the operator to serve the integration")
     assert [request for request in list(cluster) if _discovery(request)] == []
     assert [f"{r.name}: {r.getMessage()}" for r in caplog.records if r.levelno >= logging.ERROR] == []

@@ -43,6 +43,9 @@ def test_missed_slots_collapse_into_the_latest():
         ("0 4 * * * *", "UTC", "five fields"),
         ("0 25 * * *", "UTC", "five fields"),
         ("0 4 * * *", "Mars/Olympus", "IANA time zone"),
+        ("0 4 * * *", "Europe", "IANA time zone"),  # a folder of the time zone database
+        ("0 4 30 2 *", "UTC", "never fires"),
+        ("0 4 31 4,6,9,11 *", "Europe/Berlin", "never fires"),
     ],
 )
 def test_bad_schedule_or_zone_says_what_to_fix(expression, zone, message):

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from personio_operator.api.status import ConditionStatus, ConditionType, PersonioIntegrationStatus
 from personio_operator.controller.decide import ActionKind, View, decide
 from personio_operator.controller.status import ObjectState, Outcome, run_finished, set_conditions
@@ -14,11 +17,17 @@ from personio_operator.sync.report import RunReport, RunResult, Trigger
 NOW = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
 
 
+SPEC = {
+    "personio": {"credentialsSecretRef": {"name": "personio-credentials"}},
+    "target": {"scim": {"url": "https://app.example/scim/v2", "credentialsSecretRef": {"name": "scim-token"}}},
+}
+
+
 def view(status: dict | None = None, *, active: bool = True, generation: int = 1, annotations=None, **spec) -> View:
     return View.of(
         {
             "metadata": {"generation": generation, "annotations": annotations or {}},
-            "spec": {"active": active, **spec},
+            "spec": {**SPEC, "active": active, **spec},
             "status": status or {},
         }
     )
@@ -84,11 +93,38 @@ def test_current_run_not_in_this_process_is_interrupted():
     assert decide(view(running), NOW, in_flight={"r1"}, secrets_check_due=False).kind is ActionKind.IDLE
 
 
-def test_unusable_schedule_fails_once_through_a_run():
-    action = decide(view(HANDLED, schedule="whenever"), NOW, in_flight=(), secrets_check_due=False)
-    assert (action.kind, action.trigger.value) == (ActionKind.RUN, "Scheduled")
-    paused = {**HANDLED, "pausedGeneration": 1}
-    assert decide(view(paused, schedule="whenever"), NOW, in_flight=(), secrets_check_due=False).kind is ActionKind.IDLE
+def test_unusable_spec_is_reported_once_per_generation_and_nothing_runs():
+    later = NOW + timedelta(days=2)  # slots are due
+    report = decide(view(HANDLED, schedule="whenever"), later, in_flight=(), secrets_check_due=False)
+    assert report.kind is ActionKind.REPORT_INVALID_SPEC
+    assert "schedule" in report.reason
+    reported = {
+        **HANDLED,
+        "phase": "Invalid",
+        "conditions": [
+            {
+                "type": "Ready",
+                "status": "False",
+                "reason": "InvalidSpec",
+                "message": "x",
+                "lastTransitionTime": "2026-11-25T10:00:00Z",
+                "observedGeneration": 1,
+            }
+        ],
+    }
+    assert decide(view(reported, schedule="whenever"), later, in_flight=(), secrets_check_due=False).kind is (
+        ActionKind.IDLE
+    )
+    next_generation = decide(view(reported, generation=2, historyLimit=0), later, in_flight=(), secrets_check_due=False)
+    assert next_generation.kind is ActionKind.REPORT_INVALID_SPEC
+    assert "spec.historyLimit" in next_generation.reason
+    request = {RUN_REQUEST_ANNOTATION: "2026-11-25T09:59:00Z by alice@acme.example"}
+    ignored = decide(
+        view(reported, schedule="whenever", annotations=request), later, in_flight=(), secrets_check_due=False
+    )
+    assert ignored.kind is ActionKind.IGNORE_RUN_REQUEST
+    fixed = decide(view(reported, generation=2), later, in_flight=(), secrets_check_due=False)
+    assert fixed.kind is ActionKind.ACCEPT_SPEC
 
 
 def test_request_value_without_a_name():
@@ -165,3 +201,79 @@ def test_failed_run_patch_pauses_with_reason_and_message():
     conditions = {c["type"]: c for c in patch["conditions"]}
     assert (conditions["Ready"]["status"], conditions["Ready"]["reason"]) == ("False", "SafetyError")
     assert conditions["Paused"]["message"].endswith("Fix it.")
+
+
+def test_warning_summary_is_bounded_one_line_and_most_frequent_first():
+    from personio_operator.controller.status import warning_summary
+    from personio_operator.sync.report import WarningSummary
+
+    kinds = {f"Kind{i:02d}": i + 1 for i in range(15)}
+    raw = WarningSummary(
+        total=sum(kinds.values()),
+        by_kind=kinds,
+        first=[f"Person {i} (\x1b[31m{'Ω' * 5000}\r\nforged line)" for i in range(9)],
+    )
+    shown = warning_summary(raw)
+    assert shown is not None and shown.total == raw.total
+    assert [item.kind for item in shown.by_kind] == [f"Kind{i:02d}" for i in range(14, 4, -1)]
+    assert len(shown.first) == 5
+    assert all(len(line) <= 300 and "\x1b" not in line and "\n" not in line for line in shown.first)
+    assert warning_summary(WarningSummary()) is None
+
+
+def test_a_passing_test_clears_what_an_older_failing_test_left_in_status():
+    from personio_operator.controller.status import dry_run_finished
+
+    state = ObjectState(generation=1, active=True, history_limit=10, next_run=None)
+    report = _report("t1", 0)
+    patch = dry_run_finished(PersonioIntegrationStatus(), state, report, "r by bob")
+    assert patch["lastTest"]["error"] is None  # null in a merge patch removes the older error
+    assert patch["lastTest"]["warnings"] is None
+
+
+def test_status_fields_that_cannot_be_read_are_left_out():
+    from personio_operator.controller.decide import read_status
+
+    good_entry = {
+        "id": "r1",
+        "trigger": "Manual",
+        "startedBy": "x",
+        "startTime": "2026-11-25T10:00:00Z",
+        "result": "Succeeded",
+    }
+    status = read_status(
+        {
+            "history": [good_entry, {"id": 1}, "junk"],
+            "conditions": "junk",
+            "pausedGeneration": "one",
+            "phase": "Sleeping",
+            "lastHandledRunRequest": "r by bob",
+        }
+    )
+    assert [entry.id for entry in status.history] == ["r1"]
+    assert status.conditions == [] and status.paused_generation is None and status.phase is None
+    assert status.last_handled_run_request == "r by bob"
+    assert read_status("junk") == PersonioIntegrationStatus()
+
+
+_json = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=4),
+    max_leaves=12,
+)
+_field_names = st.sampled_from(
+    ["schedule", "timeZone", "active", "historyLimit", "personio", "target", "currentRun", "history", "conditions",
+     "phase", "lastScheduledSlot", "pausedGeneration", "lastTest", "generation", "annotations",
+     RUN_REQUEST_ANNOTATION, TEST_REQUEST_ANNOTATION]
+)  # fmt: skip
+_parts = st.dictionaries(_field_names, _json, max_size=6)
+
+
+@settings(max_examples=200, deadline=None)
+@given(spec=_parts | _json, status=_parts | _json, metadata=_parts | _json)
+def test_whatever_the_object_holds_a_decision_is_made(spec, status, metadata):
+    obj = {"metadata": metadata, "spec": {**SPEC, **spec} if isinstance(spec, dict) else spec, "status": status}
+    current = View.of(obj)
+    action = decide(current, NOW, in_flight=(), secrets_check_due=True)
+    assert isinstance(action.kind, ActionKind)
+    assert (current.spec_error is None) == (current.spec is not None)

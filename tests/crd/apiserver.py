@@ -9,6 +9,7 @@ becomes a ``null`` type, ``x-kubernetes-int-or-string`` an integer-or-string typ
 from __future__ import annotations
 
 import copy
+import re
 from typing import Any
 
 import celpy
@@ -76,11 +77,40 @@ def _default_in_place(node: dict[str, Any], value: Any) -> None:
             _default_in_place(node["items"], item)
 
 
+def re2_end_anchors(pattern: str) -> str:
+    """The pattern with RE2's meaning of ``$`` (end of text) for Python's ``re``, where ``$`` also
+    matches before a final newline: every ``$`` outside a character class becomes ``\\Z``."""
+    out, in_class, escaped = [], False, False
+    for char in pattern:
+        if escaped:
+            out.append(char)
+            escaped = False
+        elif char == "\\":
+            out.append(char)
+            escaped = True
+        elif in_class:
+            out.append(char)
+            in_class = char != "]"
+        elif char == "[":
+            out.append(char)
+            in_class = True
+        else:
+            out.append("\\Z" if char == "$" else char)
+    return "".join(out)
+
+
+def _re2_pattern(validator: Any, pattern: str, instance: Any, schema: Any) -> Any:
+    if isinstance(instance, str) and not re.search(re2_end_anchors(pattern), instance):
+        yield jsonschema.ValidationError(f"{instance!r} does not match {pattern!r}")
+
+
+# The API server evaluates OpenAPI patterns with Go's RE2: ``$`` is the end of the text.
+_Validator = jsonschema.validators.extend(jsonschema.Draft202012Validator, {"pattern": _re2_pattern})
+
+
 def schema_errors(node: dict[str, Any], value: Any) -> list[str]:
     """Violations of the OpenAPI schema (types, bounds, patterns, enums, required, unknown fields)."""
-    validator = jsonschema.Draft202012Validator(
-        to_json_schema(node), format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER
-    )
+    validator = _Validator(to_json_schema(node), format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
     return [f"{_path(error.absolute_path)}: {error.message}" for error in validator.iter_errors(value)]
 
 

@@ -20,6 +20,8 @@ from personio_operator.api.crd import build_crd
 from personio_operator.api.spec import PersonioIntegrationSpec
 from tests.crd.apiserver import admit
 from tests.crd.objects import EXAMPLES, minimal_integration
+from tests.crd.test_agreement import BOTH_REFUSE, merge_spec
+from tests.crd.test_agreement import CASES as AGREEMENT_CASES
 from tests.e2e.conftest import requires_cluster
 
 pytestmark = [pytest.mark.e2e, requires_cluster]
@@ -95,3 +97,22 @@ def test_examples_are_admitted_by_the_real_api_server(
     stored = _create(kube, namespace, integration)  # strict: an unknown field fails too
     model = PersonioIntegrationSpec.model_validate(integration["spec"])
     assert stored["spec"] == model.model_dump(mode="json", by_alias=True, exclude_none=True), name
+
+
+@pytest.mark.parametrize(("case", "fragment", "verdict"), AGREEMENT_CASES, ids=[case for case, _, _ in AGREEMENT_CASES])
+def test_real_api_server_judges_the_hostile_table_as_the_emulation(
+    kube: Any, namespace: str, case: str, fragment: dict[str, Any], verdict: str
+) -> None:
+    """tests/crd/test_agreement.py's table (hostile Secret names, URLs with credentials, unbounded
+    fields, coerced types) on the real API server: stored exactly when the table says so."""
+    from kubernetes.client.exceptions import ApiException
+
+    integration = minimal_integration()
+    integration["spec"] = merge_spec(integration["spec"], fragment)
+    try:
+        _create(kube, namespace, integration)
+        accepted = True
+    except ApiException as error:
+        assert error.status in (400, 413, 422), error.body
+        accepted = False
+    assert accepted == (verdict != BOTH_REFUSE), case

@@ -1,9 +1,9 @@
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from pydantic import ValidationError
 
 from personio_operator.api.spec import Language, TeamKind, TeamNameTemplates
-from personio_operator.errors import ConfigurationError
 from personio_operator.sync.naming import MAX_NAME_LENGTH, check_templates, team_name
 
 DEFAULT = TeamNameTemplates()
@@ -54,8 +54,8 @@ def test_braces_in_names_or_templates_are_not_format_fields() -> None:
 
 
 def test_template_without_placeholder_is_refused_with_the_field_path() -> None:
-    with pytest.raises(ConfigurationError, match=r"teams\.nameTemplates\.employmentType.*\{name\}"):
-        check_templates(TeamNameTemplates(employment_type="Staff"))
+    with pytest.raises(ValidationError, match=r"employmentType[\s\S]*must contain \{name\}"):
+        TeamNameTemplates.model_validate({"employmentType": "Staff"})
     check_templates(TeamNameTemplates(department="Dept {name}"))
 
 

@@ -9,8 +9,11 @@ embedded in a CEL string literal unchanged.
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from croniter import CroniterBadDateError, croniter
 
 
 def _cron_field(value: str) -> str:
@@ -71,9 +74,16 @@ def threshold_rule() -> dict[str, Any]:
 
 
 def check_cron(value: str) -> str:
-    """Pydantic validator twin of :func:`cron_rule`."""
+    """Pydantic validator twin of :func:`cron_rule`, plus what CEL cannot check: that it ever fires."""
     if not _CRON.fullmatch(value):
         raise ValueError(f"{CRON_MESSAGE}; got {value!r}")
+    try:
+        croniter(value, datetime(2000, 1, 1, tzinfo=UTC)).get_next(datetime)
+    except CroniterBadDateError:
+        raise ValueError(
+            f"schedule {value!r} never fires: no month it names has that day (e.g. 30 February); "
+            "pick a day of the month that exists, e.g. '0 4 28 2 *'"
+        ) from None
     return value
 
 
@@ -81,6 +91,28 @@ def check_time_zone(value: str) -> str:
     """The name must be known to the time zone database the operator runs with."""
     try:
         ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a folder of the database such as "Europe"
         raise ValueError(f"unknown time zone {value!r}; use an IANA name such as UTC or Europe/Berlin") from None
     return value
+
+
+DNS_SUBDOMAIN_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?([.][a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
+"""A Kubernetes object name (RFC 1123 subdomain): lower-case letters, digits, '-' and '.'; no '/'."""
+
+SECRET_KEY_PATTERN = r"^[-._a-zA-Z0-9]+$"
+"""A key in a Secret's data, as the API server allows it."""
+
+_HOST = r"([A-Za-z0-9]([-A-Za-z0-9]*[A-Za-z0-9])?([.][A-Za-z0-9]([-A-Za-z0-9]*[A-Za-z0-9])?)*|\[[0-9A-Fa-f:.]+\])"
+HTTP_URL_PATTERN = r"^https?://" + _HOST + r"(:[0-9]{1,5})?(/[-A-Za-z0-9._~%!$&()*+,;=:/]*)?$"
+"""An http(s) URL of a host and a path: no user:password@, no query, no fragment, no spaces."""
+
+HEADER_TOKEN_PATTERN = r"^[A-Z0-9][A-Z0-9_]*$"
+"""Personio's X-Personio-App-ID / Partner-ID convention (UPPER_SNAKE_CASE); nothing that could break a header."""
+
+_EMAIL_LOCAL = r"[A-Za-z0-9!#$%&*+/=?^_{|}~-]+([.][A-Za-z0-9!#$%&*+/=?^_{|}~-]+)*"
+_EMAIL_DOMAIN = r"([A-Za-z0-9]([-A-Za-z0-9]*[A-Za-z0-9])?[.])+[A-Za-z][-A-Za-z0-9]*[A-Za-z0-9]"
+EMAIL_PATTERN = "^" + _EMAIL_LOCAL + "@" + _EMAIL_DOMAIN + "$"
+"""An ASCII e-mail address with a dotted domain (no quoted local parts, no IP literals, no bare hosts)."""
+
+TEMPLATE_PATTERN = r"^[^\x00-\x1f\x7f]*[{]name[}][^\x00-\x1f\x7f]*$"
+"""A team name template: contains {name}, no control characters."""

@@ -9,11 +9,22 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
 from personio_operator.sync.report import RunResult
+
+# Bounds of what the operator writes (the builders in controller/status.py cut to them), so a status
+# stays small and the API server never refuses a write for a value's size.
+MAX_MESSAGE = 1000  # errors and condition messages: one line
+MAX_STARTED_BY = 256  # who asked for a run (from an annotation)
+MAX_REQUEST = 256  # a handled request annotation value (a longer one is recorded by its digest)
+MAX_WARNING_LINE = 300
+MAX_WARNING_EXAMPLES = 5
+MAX_WARNING_KINDS = 10
+MAX_WARNING_KIND = 63
 
 
 class _Model(BaseModel):
@@ -52,6 +63,7 @@ class Phase(StrEnum):
     FAILING = "Failing"  # resumed (spec or Secret changed) after a failed run; the next run will tell
     PAUSED = "Paused"  # a run failed; no scheduled runs until the spec or a Secret changes
     INACTIVE = "Inactive"  # spec.active is false
+    INVALID = "Invalid"  # the spec cannot be used (see the Ready condition); no runs until it is fixed
 
 
 class RunTrigger(StrEnum):
@@ -74,18 +86,38 @@ class TeamCounts(_Model):
     removed: int = 0
 
 
+class WarningCount(_Model):
+    kind: str = Field(max_length=MAX_WARNING_KIND, description="Kind of warning, e.g. HeldPerson.")
+    count: int = Field(ge=0, description="How many warnings of this kind.")
+
+
+class WarningSummary(_Model):
+    """Per-person warnings of a run or Test (people held, cycles, names cut); the rest are in the logs."""
+
+    total: int = Field(default=0, ge=0, description="Number of warnings.")
+    by_kind: list[WarningCount] = Field(
+        default_factory=list, max_length=MAX_WARNING_KINDS, description="Counts by kind, most frequent first."
+    )
+    first: list[Annotated[str, Field(max_length=MAX_WARNING_LINE)]] = Field(
+        default_factory=list, max_length=MAX_WARNING_EXAMPLES, description="The first few warnings, one line each."
+    )
+
+
 class HistoryEntry(_Model):
     """One run, as the run table of the product shows it."""
 
     id: str = Field(description="Run id (also in the operator's logs).")
     trigger: RunTrigger = Field(description="Scheduled, Manual or Activation.")
-    started_by: str = Field(description="'schedule' or the person who asked for the run.")
+    started_by: str = Field(max_length=MAX_STARTED_BY, description="'schedule' or the person who asked for the run.")
     start_time: datetime
     completion_time: datetime | None = None
     result: RunResult = Field(description="Succeeded, Failed or Interrupted.")
-    error: str | None = Field(default=None, description="What went wrong and what to fix.")
+    error: str | None = Field(default=None, max_length=MAX_MESSAGE, description="What went wrong and what to fix.")
     users: UserCounts = Field(default_factory=UserCounts)
     teams: TeamCounts = Field(default_factory=TeamCounts)
+    warnings: int | None = Field(
+        default=None, ge=0, description="Per-person warnings of the run (see lastRunWarnings); absent if unknown."
+    )
 
 
 class CurrentRun(_Model):
@@ -93,7 +125,7 @@ class CurrentRun(_Model):
 
     id: str
     trigger: RunTrigger
-    started_by: str
+    started_by: str = Field(max_length=MAX_STARTED_BY)
     start_time: datetime
 
 
@@ -106,9 +138,9 @@ class LastTest(_Model):
     """Result of the last Test (plan only, nothing written)."""
 
     time: datetime
-    started_by: str
+    started_by: str = Field(max_length=MAX_STARTED_BY)
     result: TestOutcome
-    error: str | None = None
+    error: str | None = Field(default=None, max_length=MAX_MESSAGE)
     personio_reachable: bool = False
     target_reachable: bool = False
     employees_fetched: int = 0
@@ -117,12 +149,15 @@ class LastTest(_Model):
     )
     users: UserCounts = Field(default_factory=UserCounts, description="What a run would change.")
     teams: TeamCounts = Field(default_factory=TeamCounts, description="What a run would change.")
+    warnings: WarningSummary | None = Field(default=None, description="Per-person warnings; absent if none.")
 
 
 class PersonioIntegrationStatus(_Model):
     observed_generation: int | None = Field(default=None, description="metadata.generation last acted on.")
     conditions: list[Condition] = Field(default_factory=list)
-    phase: Phase | None = Field(default=None, description="Active, Running, Failing, Paused or Inactive.")
+    phase: Phase | None = Field(
+        default=None, description="Active, Running, Failing, Paused, Inactive or Invalid (the spec needs a fix)."
+    )
     next_run_time: datetime | None = Field(default=None, description="Next scheduled run (none while paused).")
     last_run_time: datetime | None = Field(default=None, description="Start of the last run.")
     last_run_result: RunResult | None = Field(default=None, description="Succeeded, Failed or Interrupted.")
@@ -138,11 +173,18 @@ class PersonioIntegrationStatus(_Model):
         description="resourceVersion of each referenced Secret when the failed run read it; a change resumes.",
     )
     last_handled_run_request: str | None = Field(
-        default=None, description="Value of the hrsync.dev/run-requested-at annotation last acted on."
+        default=None,
+        max_length=MAX_REQUEST,
+        description="Value of the hrsync.dev/run-requested-at annotation last acted on (sha256:… if long).",
     )
     last_handled_test_request: str | None = Field(
-        default=None, description="Value of the hrsync.dev/test-requested-at annotation last acted on."
+        default=None,
+        max_length=MAX_REQUEST,
+        description="Value of the hrsync.dev/test-requested-at annotation last acted on (sha256:… if long).",
     )
     last_test: LastTest | None = None
     current_run: CurrentRun | None = None
     history: list[HistoryEntry] = Field(default_factory=list, description="Last runs, newest first.")
+    last_run_warnings: WarningSummary | None = Field(
+        default=None, description="Per-person warnings of the last finished run; absent if none."
+    )

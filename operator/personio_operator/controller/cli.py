@@ -176,6 +176,9 @@ def _describe_outcome(annotation: str, status: dict[str, Any]) -> tuple[str, boo
         return f"Test {test.get('result', 'unknown')}{detail}", test.get("result") == "Passed"
     if status.get("phase") == "Inactive":
         return "Run request ignored: spec.active is false (set it to true to run)", False
+    if status.get("phase") == "Invalid":
+        ready = next((c for c in status.get("conditions") or [] if c.get("type") == "Ready"), {})
+        return f"Run request ignored: {ready.get('message', 'the spec is invalid')}", False
     entry = (status.get("history") or [{}])[0]
     detail = f": {entry['error']}" if entry.get("error") else ""
     return f"Run {entry.get('id', '?')} {entry.get('result', 'unknown')}{detail}", entry.get("result") == "Succeeded"

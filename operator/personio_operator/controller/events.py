@@ -7,6 +7,7 @@ from typing import Any
 
 import kopf
 
+from personio_operator.api.status import WarningSummary
 from personio_operator.controller.status import one_line
 from personio_operator.sync.report import RunReport
 
@@ -25,6 +26,11 @@ class Reason(StrEnum):
     DEACTIVATED = "Deactivated"
     RUN_REQUEST_IGNORED = "RunRequestIgnored"
     NOTIFICATION_FAILED = "NotificationFailed"
+    RUN_WARNINGS = "RunWarnings"
+    TEST_WARNINGS = "TestWarnings"
+    INVALID_SPEC = "InvalidSpec"
+    SPEC_ACCEPTED = "SpecAccepted"
+    RECONCILE_FAILED = "ReconcileFailed"
 
 
 _WARNINGS = {
@@ -34,6 +40,10 @@ _WARNINGS = {
     Reason.TEST_FAILED,
     Reason.RUN_REQUEST_IGNORED,
     Reason.NOTIFICATION_FAILED,
+    Reason.RUN_WARNINGS,
+    Reason.TEST_WARNINGS,
+    Reason.INVALID_SPEC,
+    Reason.RECONCILE_FAILED,
 }
 
 
@@ -55,3 +65,11 @@ def describe_changes(report: RunReport) -> str:
         if done:
             parts.append(f"{kind}: {', '.join(done)}")
     return "; ".join(parts) or "no changes"
+
+
+def describe_warnings(summary: WarningSummary) -> str:
+    """'4 warnings: 3 HeldPerson, 1 SupervisorCycle; first: Person 1002 …; Person 1003 …'."""
+    noun = "warning" if summary.total == 1 else "warnings"
+    kinds = ", ".join(f"{item.count} {item.kind}" for item in summary.by_kind)
+    first = "; ".join(summary.first)
+    return f"{summary.total} {noun}" + (f": {kinds}" if kinds else "") + (f"; first: {first}" if first else "")

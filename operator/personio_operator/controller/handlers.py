@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
 import kopf
@@ -25,11 +25,15 @@ def default_login(**kwargs: Any) -> kopf.ConnectionInfo | None:
     return kopf.login_via_client(**kwargs)
 
 
-def _wants_ticks(spec: Any, status: Any, meta: Any, **_: Any) -> bool:
-    """Inactive integrations need no timer once marked so (a pending Test or an interrupted run still do)."""
+def _wants_ticks(body: Any, **_: Any) -> bool:
+    """Inactive integrations need no timer once marked so (a pending Test or an interrupted run still do).
+    An object that is not shaped as expected gets ticks: the tick reports what is wrong with it."""
+    spec, status, meta = (body.get(part) or {} for part in ("spec", "status", "metadata"))
+    annotations = (meta.get("annotations") or {}) if isinstance(meta, Mapping) else None
+    if not all(isinstance(part, Mapping) for part in (spec, status, annotations)):
+        return True
     if spec.get("active", True) is not False:
         return True
-    annotations = meta.get("annotations") or {}
     return (
         status.get("phase") != "Inactive"
         or status.get("currentRun") is not None

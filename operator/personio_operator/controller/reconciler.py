@@ -2,7 +2,8 @@
 
 kopf calls :meth:`Reconciler.tick` for each object every ``tick_seconds``. A tick that finds
 nothing to do makes no API call. Before acting, the object is read fresh from the API so a stale
-watch view can never start a run twice.
+watch view can never start a run twice. A tick never fails silently nor with a traceback: what
+stops it is logged and posted as a Warning Event (once while the same failure repeats).
 """
 
 from __future__ import annotations
@@ -16,18 +17,21 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from datetime import datetime
 from typing import Any
 
-from pydantic import ValidationError
-
 from personio_operator.api.spec import PersonioIntegrationSpec
 from personio_operator.api.status import CurrentRun, RunTrigger
 from personio_operator.controller import status as status_patches
 from personio_operator.controller.clock import Clock, SystemClock
-from personio_operator.controller.decide import Action, ActionKind, View, decide, next_run_time
-from personio_operator.controller.events import REPORTING_COMPONENT, Reason, describe_changes, post
+from personio_operator.controller.decide import Action, ActionKind, View, decide, next_run_time, read_spec
+from personio_operator.controller.events import (
+    REPORTING_COMPONENT,
+    Reason,
+    describe_changes,
+    describe_warnings,
+    post,
+)
 from personio_operator.controller.kube import KubeApi, KubeError
 from personio_operator.controller.metrics import Metrics
 from personio_operator.controller.notify import FailureNotice, Mailer, NotificationError
-from personio_operator.controller.schedule import Schedule
 from personio_operator.controller.secrets import read_run_secrets, referenced_secret_names, secret_versions
 from personio_operator.controller.settings import OperatorSettings
 from personio_operator.controller.status import ObjectState, Outcome
@@ -43,14 +47,11 @@ Runner = Callable[..., Awaitable[RunReport]]
 Key = tuple[str, str]
 
 
-def _spec_or_error(raw: Mapping[str, Any]) -> PersonioIntegrationSpec:
-    try:
-        return PersonioIntegrationSpec.model_validate(dict(raw))
-    except ValidationError as err:
-        problems = "; ".join(
-            f"spec.{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in err.errors(include_input=False)[:5]
-        )
-        raise ConfigurationError(f"the spec is invalid: {problems}") from None
+def _spec_or_error(raw: Any) -> PersonioIntegrationSpec:
+    spec, _, problem = read_spec(raw)
+    if spec is None:
+        raise ConfigurationError(problem or "the spec is invalid")
+    return spec
 
 
 class Reconciler:
@@ -73,11 +74,20 @@ class Reconciler:
         self._in_flight: set[str] = set()
         self._runs: dict[str, asyncio.Task[RunReport]] = {}
         self._last_secret_check: dict[Key, float] = {}
+        self._tick_failures: dict[Key, str] = {}  # the failure last reported per integration
 
     # -- the tick ---------------------------------------------------------------------------
 
     async def tick(self, body: Mapping[str, Any]) -> None:
         key = (body["metadata"]["namespace"], body["metadata"]["name"])
+        try:
+            await self._tick(key, body)
+        except Exception as err:  # whatever stops a tick is reported; the next tick tries again
+            self._tick_failed(key, body, err)
+        else:
+            self._tick_failures.pop(key, None)
+
+    async def _tick(self, key: Key, body: Mapping[str, Any]) -> None:
         view = View.of(body)
         self.metrics.set_paused(key, view.status.paused_generation is not None)
         action = decide(view, self.clock.now(), in_flight=self._in_flight, secrets_check_due=self._secrets_due(key))
@@ -93,7 +103,25 @@ class Reconciler:
 
     def forget(self, key: Key) -> None:
         self._last_secret_check.pop(key, None)
+        self._tick_failures.pop(key, None)
         self.metrics.forget([key])
+
+    def _tick_failed(self, key: Key, body: Any, err: Exception) -> None:
+        if isinstance(err, KubeError):
+            message = f"The operator could not finish its work on this integration and retries: {err}"
+            if err.status_code == 422:
+                message += " (the API server refused the status; if the operator was upgraded, apply its new CRD)"
+        else:
+            message = f"Internal error in the operator ({type(err).__name__}); it retries, see its logs"
+        if self._tick_failures.get(key) == message:
+            log.debug("Tick of %s/%s failed again: %s", *key, message)
+            return
+        self._tick_failures[key] = message
+        if isinstance(err, KubeError):
+            log.warning("Tick of %s/%s failed: %s", *key, err)
+        else:
+            log.error("Tick of %s/%s failed", *key, exc_info=err)
+        post(body, Reason.RECONCILE_FAILED, message)
 
     def _secrets_due(self, key: Key) -> bool:
         last = self._last_secret_check.get(key)
@@ -117,7 +145,14 @@ class Reconciler:
             case ActionKind.IGNORE_RUN_REQUEST:
                 assert action.request is not None
                 await self._patch(key, {"lastHandledRunRequest": action.request.value})
-                post(body, Reason.RUN_REQUEST_IGNORED, "Run request ignored: spec.active is false")
+                post(body, Reason.RUN_REQUEST_IGNORED, f"Run request ignored: {action.reason}")
+            case ActionKind.REPORT_INVALID_SPEC:
+                patch = status_patches.invalid_spec(status, self._state(obj, view), action.reason, now=self._now())
+                await self._patch(key, patch)
+                post(body, Reason.INVALID_SPEC, f"No runs until the spec is fixed: {action.reason}")
+            case ActionKind.ACCEPT_SPEC:
+                await self._patch(key, status_patches.spec_accepted(status, self._state(obj, view), now=self._now()))
+                post(body, Reason.SPEC_ACCEPTED, "The spec is valid again")
             case ActionKind.RESUME:
                 await self._resume(key, body, obj, view, action.reason)
             case ActionKind.CHECK_SECRETS:
@@ -252,26 +287,40 @@ class Reconciler:
             self._last_secret_check[key] = time.monotonic()
         state = self._state(obj, view, paused=pause)
         how_to_resume = self._how_to_resume(key, obj)
-        # Re-read: the status changed since `view` was taken (the run-started patch).
-        current = await self.kube.get_integration(*key)
-        current_status = View.of(current).status if current else status
-        await self._patch(
-            key,
-            status_patches.run_finished(
-                current_status, state, report, run.trigger, outcome, now=self._now(), how_to_resume=how_to_resume
-            ),
-        )
+        status_error: KubeError | None = None
+        try:
+            # Re-read: the status changed since `view` was taken (the run-started patch).
+            current = await self.kube.get_integration(*key)
+            current_status = View.of(current).status if current else status
+            await self._patch(
+                key,
+                status_patches.run_finished(
+                    current_status, state, report, run.trigger, outcome, now=self._now(), how_to_resume=how_to_resume
+                ),
+            )
+        except KubeError as err:
+            status_error = err  # the Events and the e-mail below still tell what the run did
         self.metrics.record_run(report, run.trigger.value)
         self.metrics.set_paused(key, pause)
+        self._post_warnings(body, Reason.RUN_WARNINGS, f"Run {run.id}", report)
         if report.succeeded:
             post(body, Reason.RUN_SUCCEEDED, f"Run {run.id} succeeded: {describe_changes(report)}")
             if was_paused:
                 post(body, Reason.RESUMED, f"Automatic runs resumed: run {run.id} succeeded")
-            return
-        post(body, Reason.RUN_FAILED, f"Run {run.id} failed: {report.error}")
-        if pause and not was_paused:
-            post(body, Reason.PAUSED, f"Automatic runs paused after run {run.id} failed. {how_to_resume}")
-        await self._notify(key, body, obj, report, how_to_resume=how_to_resume)
+        else:
+            post(body, Reason.RUN_FAILED, f"Run {run.id} failed: {report.error}")
+            if pause and not was_paused:
+                post(body, Reason.PAUSED, f"Automatic runs paused after run {run.id} failed. {how_to_resume}")
+            await self._notify(key, body, obj, report, how_to_resume=how_to_resume)
+        if status_error is not None:
+            raise status_error
+
+    @staticmethod
+    def _post_warnings(body: Any, reason: Reason, what: str, report: RunReport) -> None:
+        """One Event per run or Test with per-person warnings: counts by kind and the first few."""
+        summary = status_patches.warning_summary(report.warning_summary)
+        if summary is not None:
+            post(body, reason, f"{what}: {describe_warnings(summary)}")
 
     async def _test(self, key: Key, body: Any, obj: Mapping[str, Any], view: View, action: Action) -> None:
         assert action.request is not None and action.started_by is not None
@@ -282,6 +331,7 @@ class Reconciler:
             key, status_patches.dry_run_finished(view.status, self._state(obj, view), report, action.request.value)
         )
         self.metrics.record_test(report)
+        self._post_warnings(body, Reason.TEST_WARNINGS, f"Test {report.id}", report)
         if report.succeeded:
             post(body, Reason.TEST_SUCCEEDED, f"Test {report.id} passed; a run would make {describe_changes(report)}")
         else:
@@ -290,9 +340,7 @@ class Reconciler:
     async def _execute(self, namespace: str, obj: Mapping[str, Any], run: CurrentRun, *, dry_run: bool) -> RunReport:
         trigger = Trigger.TEST if dry_run else Trigger(run.trigger.value)
         try:
-            spec = _spec_or_error(obj.get("spec") or {})
-            if not dry_run:
-                Schedule(spec.schedule, spec.time_zone)
+            spec = _spec_or_error(obj.get("spec"))
             secrets: RunSecrets = await read_run_secrets(self.kube, namespace, spec, self.settings)
         except SyncError as err:
             return self._failed(run, trigger, dry_run, str(err), err.kind)
@@ -346,7 +394,7 @@ class Reconciler:
 
     async def _secret_versions_or_empty(self, namespace: str, obj: Mapping[str, Any]) -> dict[str, str]:
         try:
-            names = referenced_secret_names(_spec_or_error(obj.get("spec") or {}))
+            names = referenced_secret_names(_spec_or_error(obj.get("spec")))
             return await secret_versions(self.kube, namespace, names, self.settings)
         except SyncError:
             return {}
@@ -354,7 +402,7 @@ class Reconciler:
     def _how_to_resume(self, key: Key, obj: Mapping[str, Any]) -> str:
         namespace, name = key
         try:
-            secrets = ", ".join(referenced_secret_names(_spec_or_error(obj.get("spec") or {})))
+            secrets = ", ".join(referenced_secret_names(_spec_or_error(obj.get("spec"))))
         except ConfigurationError:
             secrets = "the referenced Secrets"
         return (
@@ -365,7 +413,8 @@ class Reconciler:
     async def _notify(
         self, key: Key, body: Any, obj: Mapping[str, Any], report: RunReport, *, how_to_resume: str
     ) -> None:
-        recipients = list(((obj.get("spec") or {}).get("notifications") or {}).get("emails") or [])
+        spec, _, _ = read_spec(obj.get("spec"))
+        recipients = list(spec.notifications.emails) if spec else []
         notice = FailureNotice(key[0], key[1], report, how_to_resume)
         try:
             delivery = await self.mailer.send_failure(notice, recipients)
@@ -393,14 +442,11 @@ class Reconciler:
             active=view.active,
             history_limit=limit,
             next_run=next_run_time(view, self._now(), paused=paused),
+            spec_valid=view.spec_error is None,
         )
 
     async def _patch(self, key: Key, patch: dict[str, Any]) -> None:
-        try:
-            await self.kube.patch_integration_status(*key, patch)
-        except KubeError:
-            log.exception("Status of %s/%s not written", *key)
-            raise
+        await self.kube.patch_integration_status(*key, patch)  # a failure is reported by the tick
 
     def _now(self) -> datetime:
         return self.clock.now()

@@ -5,13 +5,19 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from croniter import croniter
+from croniter import CroniterError, croniter
 
 from personio_operator.errors import ConfigurationError
 
+# Any moment works as the start of the "does it ever fire" probe: calendars repeat.
+_PROBE_START = datetime(2000, 1, 1, tzinfo=UTC)
+
 
 class Schedule:
-    """A five-field cron expression (or a macro such as ``@daily``) evaluated in an IANA time zone."""
+    """A five-field cron expression (or a macro such as ``@daily``) evaluated in an IANA time zone.
+
+    Construction refuses what cannot be used (a malformed expression, an unknown zone, an expression
+    that matches no date such as 30 February), so slot math on a ``Schedule`` never fails."""
 
     def __init__(self, expression: str, time_zone: str) -> None:
         expression = expression.strip()
@@ -23,11 +29,18 @@ class Schedule:
             )
         try:
             self.zone = ZoneInfo(time_zone)
-        except (ZoneInfoNotFoundError, ValueError):
+        except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a directory such as "Europe"
             raise ConfigurationError(
                 f"spec.timeZone {time_zone!r} is not an IANA time zone name such as 'UTC' or 'Europe/Berlin'"
             ) from None
         self.expression = expression
+        try:
+            croniter(expression, _PROBE_START.astimezone(self.zone)).get_next(datetime)
+        except CroniterError:
+            raise ConfigurationError(
+                f"spec.schedule {expression!r} never fires: no date matches its day of month and month "
+                "(such as 30 February or 31 April); choose a day that exists in that month"
+            ) from None
 
     def latest_slot(self, now: datetime) -> datetime:
         """The latest slot at or before ``now`` (UTC)."""

@@ -6,12 +6,18 @@ the rules are unit-testable and the controller only decides *when* to write.
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from personio_operator.api.status import (
+    MAX_MESSAGE,
+    MAX_WARNING_EXAMPLES,
+    MAX_WARNING_KIND,
+    MAX_WARNING_KINDS,
+    MAX_WARNING_LINE,
     Condition,
     ConditionStatus,
     ConditionType,
@@ -24,14 +30,16 @@ from personio_operator.api.status import (
     TeamCounts,
     TestOutcome,
     UserCounts,
+    WarningCount,
+    WarningSummary,
 )
 from personio_operator.errors import ErrorKind
+from personio_operator.sync import report as run_report
 from personio_operator.sync.report import RunReport, RunResult
 
 Patch = dict[str, Any]
 
-# Messages go to `kubectl describe` and Events: one line, bounded.
-_MAX_MESSAGE = 1000
+INVALID_SPEC = "InvalidSpec"  # reason of Ready=False while the spec cannot be used
 
 
 def timestamp(moment: datetime) -> datetime:
@@ -39,8 +47,9 @@ def timestamp(moment: datetime) -> datetime:
     return moment.astimezone(UTC).replace(microsecond=0)
 
 
-def one_line(text: str, limit: int = _MAX_MESSAGE) -> str:
-    flat = " ".join(text.split())
+def one_line(text: str, limit: int = MAX_MESSAGE) -> str:
+    """Messages go to `kubectl describe` and Events: one line, no control characters, bounded."""
+    flat = " ".join("".join(" " if unicodedata.category(c) == "Cc" else c for c in text).split())
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
@@ -59,7 +68,8 @@ class ObjectState:
     generation: int | None
     active: bool
     history_limit: int
-    next_run: datetime | None  # None while paused, inactive or with an unusable schedule
+    next_run: datetime | None  # None while paused, inactive or with an unusable spec
+    spec_valid: bool = True
 
 
 def set_conditions(
@@ -87,11 +97,21 @@ def set_conditions(
     return [condition.model_dump(mode="json", by_alias=True) for condition in ordered]
 
 
-def phase_of(*, active: bool, running: bool, paused: bool, last_result: RunResult | None, resumed: bool) -> Phase:
+def phase_of(
+    *,
+    active: bool,
+    running: bool,
+    paused: bool,
+    last_result: RunResult | None,
+    resumed: bool,
+    spec_valid: bool = True,
+) -> Phase:
     if not active:
         return Phase.INACTIVE
     if running:
         return Phase.RUNNING
+    if not spec_valid:
+        return Phase.INVALID
     if paused:
         return Phase.PAUSED
     if last_result is RunResult.FAILED and resumed:
@@ -112,6 +132,7 @@ def history_entry(report: RunReport, trigger: RunTrigger, result: RunResult | No
         completion_time=timestamp(report.completed_at) if report.completed_at else None,
         result=result or report.result,
         error=one_line(report.error) if report.error else None,
+        warnings=report.warning_summary.total,
         users=UserCounts(
             created=report.users.created,
             updated=report.users.updated,
@@ -121,6 +142,27 @@ def history_entry(report: RunReport, trigger: RunTrigger, result: RunResult | No
         ),
         teams=TeamCounts(created=report.teams.created, updated=report.teams.updated, removed=report.teams.removed),
     )
+
+
+def warning_summary(summary: run_report.WarningSummary) -> WarningSummary | None:
+    """The run's warnings as status shows them (None if there were none): counts by kind, most
+    frequent first, and the first few warnings, each cut to one bounded line."""
+    if summary.total <= 0:
+        return None
+    kinds = sorted(summary.by_kind.items(), key=lambda item: (-item[1], item[0]))
+    return WarningSummary(
+        total=summary.total,
+        by_kind=[
+            WarningCount(kind=one_line(kind, MAX_WARNING_KIND) or "Other", count=max(count, 0))
+            for kind, count in kinds[:MAX_WARNING_KINDS]
+        ],
+        first=[one_line(line, MAX_WARNING_LINE) for line in summary.first[:MAX_WARNING_EXAMPLES]],
+    )
+
+
+def _warnings_json(summary: run_report.WarningSummary) -> dict[str, Any] | None:
+    shown = warning_summary(summary)
+    return None if shown is None else shown.model_dump(mode="json", by_alias=True)
 
 
 def _history(status: PersonioIntegrationStatus, entry: HistoryEntry, limit: int) -> list[dict[str, Any]]:
@@ -188,6 +230,7 @@ def run_finished(
     patch["currentRun"] = None
     patch["lastRunResult"] = report.result.value
     patch["history"] = _history(status, history_entry(report, trigger), state.history_limit)
+    patch["lastRunWarnings"] = _warnings_json(report.warning_summary)
     if report.succeeded:
         patch["lastSuccessfulRunTime"] = _dump_time(report.completed_at or report.started_at)
     if outcome.paused:
@@ -198,7 +241,12 @@ def run_finished(
         patch["pausedGeneration"] = None
         patch["pausedSecretVersions"] = None
     patch["phase"] = phase_of(
-        active=state.active, running=False, paused=outcome.paused, last_result=report.result, resumed=False
+        active=state.active,
+        running=False,
+        paused=outcome.paused,
+        last_result=report.result,
+        resumed=False,
+        spec_valid=state.spec_valid,
     ).value
     updates = [(ConditionType.RUNNING, ConditionStatus.FALSE, "Idle", f"Run {report.id} finished")]
     if report.succeeded:
@@ -232,12 +280,14 @@ def run_interrupted(status: PersonioIntegrationStatus, state: ObjectState, *, no
     patch["currentRun"] = None
     patch["lastRunResult"] = RunResult.INTERRUPTED.value
     patch["history"] = _history(status, entry, state.history_limit)
+    patch["lastRunWarnings"] = None
     patch["phase"] = phase_of(
         active=state.active,
         running=False,
         paused=status.paused_generation is not None,
         last_result=None,
         resumed=False,
+        spec_valid=state.spec_valid,
     ).value
     patch["conditions"] = set_conditions(
         status.conditions,
@@ -261,8 +311,10 @@ def dry_run_finished(status: PersonioIntegrationStatus, state: ObjectState, repo
         missing_attributes=list(test.missing_attributes) if test else [],
         users=UserCounts(**report.users.model_dump(include=set(UserCounts.model_fields))),
         teams=TeamCounts(**report.teams.model_dump(include=set(TeamCounts.model_fields))),
+        warnings=warning_summary(report.warning_summary),
     )
-    data = last_test.model_dump(mode="json", by_alias=True, exclude_none=True)
+    # None stays in as null: a merge patch keeps any field it leaves out (an older Test's error).
+    data = last_test.model_dump(mode="json", by_alias=True)
     data["time"] = _dump_time(last_test.time)
     return {"observedGeneration": state.generation, "lastTest": data, "lastHandledTestRequest": request}
 
@@ -272,7 +324,12 @@ def resumed(status: PersonioIntegrationStatus, state: ObjectState, why: str, *, 
     patch["pausedGeneration"] = None
     patch["pausedSecretVersions"] = None
     patch["phase"] = phase_of(
-        active=state.active, running=False, paused=False, last_result=status.last_run_result, resumed=True
+        active=state.active,
+        running=False,
+        paused=False,
+        last_result=status.last_run_result,
+        resumed=True,
+        spec_valid=state.spec_valid,
     ).value
     patch["conditions"] = set_conditions(
         status.conditions,
@@ -293,6 +350,54 @@ def inactive(status: PersonioIntegrationStatus, state: ObjectState, *, now: date
         now=now,
         generation=state.generation,
     )
+    return patch
+
+
+def invalid_spec(status: PersonioIntegrationStatus, state: ObjectState, problem: str, *, now: datetime) -> Patch:
+    """The spec cannot be used: say what to fix; no runs (and no next run time) until it is fixed."""
+    patch = _base(state)
+    patch["nextRunTime"] = None
+    patch["phase"] = Phase.INVALID.value
+    if status.phase is Phase.INACTIVE:
+        patch["lastScheduledSlot"] = None  # switched on: the activation run happens once the spec is fixed
+    patch["conditions"] = set_conditions(
+        status.conditions,
+        [(ConditionType.READY, ConditionStatus.FALSE, INVALID_SPEC, f"No runs until the spec is fixed: {problem}")],
+        now=now,
+        generation=state.generation,
+    )
+    return patch
+
+
+def invalid_spec_reported(status: PersonioIntegrationStatus, generation: int | None) -> bool:
+    """Whether status already says that this generation of the spec cannot be used."""
+    ready = next((c for c in status.conditions if c.type == ConditionType.READY.value), None)
+    return (
+        status.phase is Phase.INVALID
+        and ready is not None
+        and ready.reason == INVALID_SPEC
+        and ready.observed_generation == generation
+    )
+
+
+def shows_invalid_spec(status: PersonioIntegrationStatus) -> bool:
+    ready = next((c for c in status.conditions if c.type == ConditionType.READY.value), None)
+    return status.phase is Phase.INVALID or (ready is not None and ready.reason == INVALID_SPEC)
+
+
+def spec_accepted(status: PersonioIntegrationStatus, state: ObjectState, *, now: datetime) -> Patch:
+    """The spec is usable again: the phase follows the pause state, Ready the last run (if any)."""
+    paused = status.paused_generation is not None
+    patch = _base(state)
+    patch["phase"] = phase_of(
+        active=state.active, running=False, paused=paused, last_result=status.last_run_result, resumed=False
+    ).value
+    if status.last_run_result is RunResult.SUCCEEDED and not paused:
+        ready = (ConditionType.READY, ConditionStatus.TRUE, "SpecAccepted", "The spec is valid; runs are scheduled")
+    else:
+        message = "The spec is valid; the next run will tell whether it works"
+        ready = (ConditionType.READY, ConditionStatus.UNKNOWN, "SpecAccepted", message)
+    patch["conditions"] = set_conditions(status.conditions, [ready], now=now, generation=state.generation)
     return patch
 
 

@@ -6,9 +6,10 @@ from typing import Any
 
 import helm_python as helm
 import pytest
+import yaml
 
 from personio_operator.api import GROUP, PLURAL
-from tests.chart.conftest import RELEASE_NAMESPACE, of_kind, only, render
+from tests.chart.conftest import CHART, RELEASE_NAMESPACE, of_kind, only, render
 
 NAMESPACES = ["tenant-acme", "tenant-globex"]
 ROLE_KINDS = ("Role", "ClusterRole")
@@ -31,6 +32,8 @@ VARIANTS = {
         "smtp": {"existingSecret": "smtp-login"},
         "rbac": {"discovery": True},
     },
+    "allowed-names": {"secrets": {"allowedNames": ["personio-credentials", "scim-token"]}},
+    "multi-tenant-profile": "values-multitenant.yaml",
 }
 
 
@@ -43,9 +46,13 @@ def _grants(role: dict[str, Any]) -> dict[tuple[str, str], set[str]]:
     return grants
 
 
+def _values(values: Any) -> Any:
+    return yaml.safe_load((CHART / values).read_text()) if isinstance(values, str) else values
+
+
 @pytest.mark.parametrize("values", VARIANTS.values(), ids=VARIANTS.keys())
 def test_no_wildcards_and_secrets_are_only_read(chart: helm.Chart, values: Any) -> None:
-    roles = [obj for obj in render(chart, values) if obj["kind"] in ROLE_KINDS]
+    roles = [obj for obj in render(chart, _values(values)) if obj["kind"] in ROLE_KINDS]
     assert roles
     for role in roles:
         for rule in role["rules"]:
@@ -94,17 +101,28 @@ def test_namespaced_mode_grants_only_in_the_watched_namespaces(chart: helm.Chart
         ]
 
 
-def test_smtp_login_secret_is_readable_by_name_in_the_release_namespace_only(chart: helm.Chart) -> None:
-    objects = render(chart, {"watchNamespaces": NAMESPACES, "smtp": {"existingSecret": "smtp-login"}})
-    smtp_roles = [role for role in of_kind(objects, "Role") if role["metadata"]["namespace"] == RELEASE_NAMESPACE]
-    (role,) = smtp_roles
-    assert role["rules"] == [
-        {"apiGroups": [""], "resources": ["secrets"], "resourceNames": ["smtp-login"], "verbs": ["get"]}
-    ]
-    assert all(
-        role["metadata"]["namespace"] != RELEASE_NAMESPACE
-        for role in of_kind(render(chart, {"watchNamespaces": NAMESPACES}), "Role")
-    )
+@pytest.mark.parametrize("values", VARIANTS.values(), ids=VARIANTS.keys())
+def test_no_rule_reaches_the_release_namespace_or_the_smtp_secret(chart: helm.Chart, values: Any) -> None:
+    """The SMTP login is mounted into the Pod: no Role may read it (nor anything in the release namespace)."""
+    objects = render(chart, _values(values))
+    assert [role for role in of_kind(objects, "Role") if role["metadata"]["namespace"] == RELEASE_NAMESPACE] == []
+    for role in (obj for obj in objects if obj["kind"] in ROLE_KINDS):
+        for rule in role["rules"]:
+            assert "smtp-login" not in rule.get("resourceNames", []), role["metadata"]["name"]
+
+
+@pytest.mark.parametrize("values", [{}, {"watchNamespaces": NAMESPACES}], ids=["all-namespaces", "namespaced"])
+def test_allowed_secret_names_become_resource_names_of_the_only_secrets_rule(chart: helm.Chart, values: Any) -> None:
+    names = ["personio-credentials", "scim-token"]
+    objects = render(chart, {**values, "secrets": {"allowedNames": names}})
+    roles = [obj for obj in objects if obj["kind"] in ROLE_KINDS and not obj["metadata"]["name"].endswith("-discovery")]
+    assert roles
+    for role in roles:
+        secret_rules = [rule for rule in role["rules"] if "secrets" in rule["resources"]]
+        assert secret_rules == [
+            {"apiGroups": [""], "resources": ["secrets"], "resourceNames": names, "verbs": ["get"]}
+        ], role["metadata"]["name"]
+        assert _grants(role) == EXPECTED_RULES
 
 
 def test_discovery_adds_only_listing_namespaces_and_crds(chart: helm.Chart) -> None:

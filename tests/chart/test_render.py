@@ -9,6 +9,7 @@ import helm_python as helm
 import pytest
 
 from personio_operator.cli import main
+from personio_operator.controller.settings import OperatorSettings
 from tests.chart.conftest import CHART, RELEASE_NAMESPACE, of_kind, only, render
 
 NAMESPACED = {"watchNamespaces": ["tenant-acme", "tenant-globex"]}
@@ -107,6 +108,8 @@ def test_operator_settings_reach_the_container_environment(chart: helm.Chart) ->
             },
             "operator": {"maxConcurrentRuns": 7, "runBudgetSeconds": 600},
             "metrics": {"port": 9300},
+            "secrets": {"allowedNames": ["personio-credentials", "scim-token"], "requiredLabel": "hrsync.dev/ok=yes"},
+            "rbac": {"discovery": True},
         },
     )
     env = _env(objects)
@@ -114,18 +117,51 @@ def test_operator_settings_reach_the_container_environment(chart: helm.Chart) ->
     assert env["PERSONIO_OPERATOR_SMTP_PORT"] == "2525"
     assert env["PERSONIO_OPERATOR_SMTP_STARTTLS"] == "false"
     assert env["PERSONIO_OPERATOR_SMTP_FROM"] == "ops@example"
-    assert env["PERSONIO_OPERATOR_SMTP_SECRET"] == "smtp-login"
+    assert env["PERSONIO_OPERATOR_SECRET_NAMES"] == "personio-credentials,scim-token"
+    assert env["PERSONIO_OPERATOR_SECRET_LABEL"] == "hrsync.dev/ok=yes"
+    assert env["PERSONIO_OPERATOR_DISCOVERY"] == "true"
     assert env["PERSONIO_OPERATOR_MAX_CONCURRENT_RUNS"] == "7"
     assert env["PERSONIO_OPERATOR_RUN_BUDGET_SECONDS"] == "600"
     assert env["PERSONIO_OPERATOR_METRICS_PORT"] == "9300"
     assert env["POD_NAMESPACE"] == {"fieldRef": {"fieldPath": "metadata.namespace"}}
     # Every value is a string, as the API server requires for env values.
     assert all(isinstance(value, str | dict) for value in env.values())
+    # The operator reads them as the chart wrote them.
+    settings = OperatorSettings.from_env({name: value for name, value in env.items() if isinstance(value, str)})
+    assert settings.secret_access.allowed_names == {"personio-credentials", "scim-token"}
+    assert settings.secret_access.label == ("hrsync.dev/ok", "yes")
+    assert settings.discovery is True
+    assert settings.smtp.password_file is not None and settings.smtp.password is None
+    defaults = OperatorSettings.from_env({k: v for k, v in _env(render(chart)).items() if isinstance(v, str)})
+    assert defaults.secret_access.allowed_names == frozenset() and defaults.secret_access.label is None
+    assert defaults.discovery is False
+    assert defaults.smtp.password_file is None
+
+
+def test_the_smtp_login_is_mounted_as_files_that_the_operator_reads(chart: helm.Chart) -> None:
+    objects = render(chart, {"smtp": {"host": "smtp.example", "existingSecret": "smtp-login"}})
+    container = _container(objects)
+    pod = only(objects, "Deployment")["spec"]["template"]["spec"]
+    env = _env(objects)
+    [volume] = [volume for volume in pod["volumes"] if "secret" in volume]
+    assert volume["secret"]["secretName"] == "smtp-login"
+    [mount] = [mount for mount in container["volumeMounts"] if mount["name"] == volume["name"]]
+    assert mount["readOnly"] is True
+    files = {f"{mount['mountPath']}/{item['path']}": item["key"] for item in volume["secret"]["items"]}
+    assert files[env["PERSONIO_OPERATOR_SMTP_USERNAME_FILE"]] == "username"
+    assert files[env["PERSONIO_OPERATOR_SMTP_PASSWORD_FILE"]] == "password"
+    assert volume["secret"]["defaultMode"] & 0o004, "readable by the non-root user without an fsGroup"
+    # No credential is passed as an environment value, and nothing refers to the Secret otherwise.
+    assert not [item for item in container["env"] if "secretKeyRef" in str(item.get("valueFrom", ""))]
+    without = render(chart, {"smtp": {"host": "smtp.example"}})
+    assert "PERSONIO_OPERATOR_SMTP_PASSWORD_FILE" not in _env(without)
+    assert not [v for v in only(without, "Deployment")["spec"]["template"]["spec"]["volumes"] if "secret" in v]
 
 
 def test_every_operator_variable_is_documented_in_the_chart_readme(chart: helm.Chart) -> None:
     readme = (CHART / "README.md").read_text()
-    variables = [name for name in _env(render(chart)) if name.startswith("PERSONIO_OPERATOR_")]
+    everything = {"smtp": {"existingSecret": "smtp-login"}}
+    variables = [name for name in _env(render(chart, everything)) if name.startswith("PERSONIO_OPERATOR_")]
     assert variables
     assert [name for name in variables if f"`{name}`" not in readme] == []
 

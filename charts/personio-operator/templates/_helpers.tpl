@@ -28,6 +28,15 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 app.kubernetes.io/component: operator
 {{- end }}
 
+{{- /* repository@digest when image.digest is set (it wins over the tag), else repository:tag. */}}
+{{- define "personio-operator.image" -}}
+{{- if .Values.image.digest }}
+{{- printf "%s@%s" .Values.image.repository .Values.image.digest }}
+{{- else }}
+{{- printf "%s:%s" .Values.image.repository (.Values.image.tag | default .Chart.AppVersion) }}
+{{- end }}
+{{- end }}
+
 {{- define "personio-operator.serviceAccountName" -}}
 {{- if .Values.serviceAccount.create }}
 {{- default (include "personio-operator.fullname" .) .Values.serviceAccount.name }}
@@ -38,7 +47,8 @@ app.kubernetes.io/component: operator
 
 {{- /*
 What the operator does in each namespace it serves: watch its PersonioIntegrations, patch them
-(kopf's annotations and finalizer) and their status, post Events, and read the Secrets they name.
+(kopf's annotations and finalizer) and their status, post Events, and read the Secrets they name
+(only those named in secrets.allowedNames when that is set).
 */}}
 {{- define "personio-operator.namespacedRules" -}}
 - apiGroups: ["hrsync.dev"]
@@ -52,5 +62,9 @@ What the operator does in each namespace it serves: watch its PersonioIntegratio
   verbs: ["create"]
 - apiGroups: [""]
   resources: ["secrets"]
+  {{- with .Values.secrets.allowedNames }}
+  resourceNames:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
   verbs: ["get"]
 {{- end }}

@@ -87,8 +87,12 @@ def build_registry(reconciler: Reconciler, *, login: Login = default_login) -> k
     return registry
 
 
-def build_settings() -> kopf.OperatorSettings:
+def build_settings(*, discovery: bool = False) -> kopf.OperatorSettings:
+    """kopf's settings. Without ``discovery`` (the chart's default RBAC) kopf does not try to list or
+    watch Namespaces and CRDs: it serves the namespaces it was given and the CRD present at start-up,
+    instead of logging a minute of 403 errors while it retries."""
     settings = kopf.OperatorSettings()
+    settings.scanning.disabled = not discovery
     settings.posting.reporting_component = REPORTING_COMPONENT
     settings.persistence.finalizer = f"{GROUP}/finalizer"
     settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=GROUP)
@@ -115,7 +119,7 @@ async def run_operator(
         clusterwide = True
     await kopf.operator(
         registry=build_registry(reconciler, login=login),
-        settings=settings or build_settings(),
+        settings=settings or build_settings(discovery=reconciler.settings.discovery),
         standalone=standalone,
         clusterwide=clusterwide,
         namespaces=list(namespaces),

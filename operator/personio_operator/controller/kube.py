@@ -3,18 +3,24 @@ status mid-run, and ``get`` a Secret (never list or watch Secrets).
 
 It authenticates with the credentials kopf logged in with (the login handler hands them over),
 so it works in-cluster, with a kubeconfig, and against KMock alike.
+
+Every namespace and name that goes into a URL is checked against the Kubernetes name rules and
+percent-escaped before any request is built, so a hostile name (``../other-ns/secrets/x``, encoded
+slashes, look-alike characters) can never address another object or namespace.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import ssl
 import tempfile
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from contextlib import ExitStack
 from datetime import UTC, datetime
 from typing import Any, TypeVar
+from urllib.parse import quote
 
 import httpx
 import kopf
@@ -43,6 +49,52 @@ class KubeError(Exception):
 
 class _TransportFailure(KubeError):
     """The request may not have reached the API server, or its answer was lost on the way."""
+
+
+class InvalidNameError(KubeError):
+    """A namespace or object name that breaks the Kubernetes name rules: no request was sent."""
+
+
+# Kubernetes' own rules (RFC 1123): a namespace is a DNS label, an object name a DNS subdomain.
+# ASCII only, checked whole (fullmatch), so no trailing newline, look-alike or escape gets through.
+_DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
+_DNS_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
+_MAX_LABEL = 63
+_MAX_SUBDOMAIN = 253
+
+
+def is_namespace(value: object) -> bool:
+    return isinstance(value, str) and len(value) <= _MAX_LABEL and _DNS_LABEL.fullmatch(value) is not None
+
+
+def is_object_name(value: object) -> bool:
+    return isinstance(value, str) and len(value) <= _MAX_SUBDOMAIN and _DNS_SUBDOMAIN.fullmatch(value) is not None
+
+
+def shown(value: object, limit: int = 80) -> str:
+    """A hostile value made safe to quote in a message: escaped (repr) and cut short."""
+    text = value if isinstance(value, str) else str(type(value).__name__)
+    return repr(text[:limit] + ("..." if len(text) > limit else ""))
+
+
+def namespace_segment(namespace: object) -> str:
+    """``namespace`` as a URL path segment; raises InvalidNameError unless it is a valid namespace name."""
+    if not is_namespace(namespace):
+        raise InvalidNameError(
+            f"namespace {shown(namespace)} is not a valid Kubernetes namespace name "
+            "(lower-case letters, digits and '-', at most 63 characters)"
+        )
+    return quote(str(namespace), safe="")
+
+
+def name_segment(name: object) -> str:
+    """``name`` as a URL path segment; raises InvalidNameError unless it is a valid object name."""
+    if not is_object_name(name):
+        raise InvalidNameError(
+            f"name {shown(name)} is not a valid Kubernetes object name "
+            "(lower-case letters, digits, '-' and '.', at most 253 characters)"
+        )
+    return quote(str(name), safe="")
 
 
 class KubeApi:
@@ -82,11 +134,12 @@ class KubeApi:
         self._retired.clear()
 
     async def get_integration(self, namespace: str, name: str) -> dict[str, Any] | None:
-        return await self._get(f"/apis/{GROUP}/{VERSION}/namespaces/{namespace}/{PLURAL}/{name}")
+        return await self._get(self._integration_path(namespace, name))
 
     async def patch_integration_status(self, namespace: str, name: str, patch: dict[str, Any]) -> dict[str, Any]:
         """Merge ``patch`` into the status. A merge patch is idempotent, so it is retried like a read:
         losing the write at the end of a run would lose its result."""
+        self._integration_path(namespace, name)  # refuse a bad name before the first attempt
         return await self._retrying(
             f"Status write of {namespace}/{name}", self._patch_status_once, namespace, name, patch
         )
@@ -105,7 +158,7 @@ class KubeApi:
         return await call(*args)
 
     async def _patch_status_once(self, namespace: str, name: str, patch: dict[str, Any]) -> dict[str, Any]:
-        url = f"/apis/{GROUP}/{VERSION}/namespaces/{namespace}/{PLURAL}/{name}/status"
+        url = f"{self._integration_path(namespace, name)}/status"
         response = await self._request(
             "PATCH", url, json={"status": patch}, headers={"Content-Type": "application/merge-patch+json"}
         )
@@ -121,6 +174,7 @@ class KubeApi:
     ) -> None:
         """Post a core/v1 Event directly: kopf's own poster has stopped by the time the operator exits."""
         meta = involved["metadata"]
+        url = f"/api/v1/namespaces/{namespace_segment(meta['namespace'])}/events"
         stamp = now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         event = {
             "apiVersion": "v1",
@@ -144,15 +198,20 @@ class KubeApi:
             "lastTimestamp": stamp,
             "count": 1,
         }
-        response = await self._request("POST", f"/api/v1/namespaces/{meta['namespace']}/events", json=event)
+        response = await self._request("POST", url, json=event)
         if response.status_code >= 400:
             raise KubeError(
                 f"posting an Event failed with HTTP {response.status_code}", status_code=response.status_code
             )
 
     async def get_secret(self, namespace: str, name: str) -> dict[str, Any] | None:
-        """The Secret, or None if it does not exist."""
-        return await self._get(f"/api/v1/namespaces/{namespace}/secrets/{name}")
+        """The Secret, or None if it does not exist. Raises InvalidNameError (before any request) for a
+        namespace or name that is not a valid Kubernetes name."""
+        return await self._get(f"/api/v1/namespaces/{namespace_segment(namespace)}/secrets/{name_segment(name)}")
+
+    @staticmethod
+    def _integration_path(namespace: str, name: str) -> str:
+        return f"/apis/{GROUP}/{VERSION}/namespaces/{namespace_segment(namespace)}/{PLURAL}/{name_segment(name)}"
 
     async def _get(self, url: str) -> dict[str, Any] | None:
         return await self._retrying(f"GET {url}", self._get_once, url)

@@ -69,7 +69,7 @@ class Reconciler:
         self.clock = clock or SystemClock()
         self.kube = kube or KubeApi()
         self.metrics = metrics or Metrics()
-        self.mailer = Mailer(settings.smtp, self.kube, settings.operator_namespace)
+        self.mailer = Mailer(settings.smtp)
         self.runner = runner
         self._slots = asyncio.Semaphore(settings.max_concurrent_runs)
         self._in_flight: set[str] = set()
@@ -342,7 +342,7 @@ class Reconciler:
         trigger = Trigger.TEST if dry_run else Trigger(run.trigger.value)
         try:
             spec = _spec_or_error(obj.get("spec"))
-            secrets: RunSecrets = await read_run_secrets(self.kube, namespace, spec)
+            secrets: RunSecrets = await read_run_secrets(self.kube, namespace, spec, self.settings)
         except SyncError as err:
             return self._failed(run, trigger, dry_run, str(err), err.kind)
         try:
@@ -397,7 +397,7 @@ class Reconciler:
     async def _secret_versions_or_empty(self, namespace: str, obj: Mapping[str, Any]) -> dict[str, str]:
         try:
             names = referenced_secret_names(_spec_or_error(obj.get("spec")))
-            return await secret_versions(self.kube, namespace, names)
+            return await secret_versions(self.kube, namespace, names, self.settings)
         except SyncError:
             return {}
 
@@ -419,10 +419,13 @@ class Reconciler:
         recipients = list(spec.notifications.emails) if spec else []
         notice = FailureNotice(key[0], key[1], report, how_to_resume)
         try:
-            await self.mailer.send_failure(notice, recipients)
+            delivery = await self.mailer.send_failure(notice, recipients)
         except NotificationError as err:
             log.warning("Failure e-mail for %s/%s not sent: %s", *key, err)
             post(body, Reason.NOTIFICATION_FAILED, f"Failure e-mail not sent: {err}")
+            return
+        if delivery.sent_to and delivery.problems:
+            post(body, Reason.NOTIFICATION_FAILED, f"Failure e-mail sent, but addresses were {delivery.problems}")
 
     # -- status -----------------------------------------------------------------------------
 

@@ -26,8 +26,8 @@ MAX_WARNING_EXAMPLES = 5
 MAX_WARNING_KINDS = 10
 MAX_WARNING_KIND = 63
 MAX_REJECTED_LISTED = 20  # rejected objects named in a history entry and in lastRunRejections
-MAX_REJECTED_LABEL = 160  # "User create anna@acme.example"
-MAX_REJECTED_NAME = 120
+MAX_REJECTED_LABEL = 120  # "User create anna@acme.example"
+MAX_REJECTED_NAME = 100
 MAX_REJECTION_REASON = 300
 MAX_OBJECT_WORD = 32  # an object's kind or action
 

@@ -1,16 +1,13 @@
 """How a run with rejected objects is reported, without a server: the history entry, lastRunRejections,
 the Ready condition, the ObjectsRejected Event and the failure e-mail. Each names the first 20 rejected
-objects and counts the rest, and stays within the bounds the CRD declares however long the app's texts."""
+objects and counts the rest, (tests/security/test_rejections.py: the bounds hold against a hostile app)."""
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 
 from personio_operator.api.status import (
     MAX_MESSAGE,
-    MAX_REJECTED_LABEL,
-    MAX_REJECTION_REASON,
     PersonioIntegrationStatus,
     RunTrigger,
 )
@@ -21,7 +18,6 @@ from personio_operator.errors import ErrorKind
 from personio_operator.sync.report import ObjectResult, RunReport, RunResult, Trigger
 
 NOW = datetime(2026, 11, 25, 4, tzinfo=UTC)
-LONG = "x" * 5_000
 
 
 def rejection(number: int, *, name: str | None = None, error: str | None = None) -> ObjectResult:
@@ -116,27 +112,3 @@ def test_twenty_are_named_and_the_rest_counted_everywhere() -> None:
     assert len(event) <= MAX_MESSAGE
     listed = event.count("@acme.example")
     assert 0 < listed <= 20 and f"and {25 - listed} more" in event and "(HTTP 400)" in event
-
-
-def test_hostile_texts_from_the_app_stay_one_bounded_line_and_the_status_stays_small() -> None:
-    hostile = [
-        rejection(n, name=f"\x1b[31m{LONG}\r\nBcc: x@evil.example", error=f"refused\n\x00{LONG}") for n in range(40)
-    ]
-    status = PersonioIntegrationStatus()
-    for number in range(100):  # the largest history a spec may ask for, every run as large as it gets
-        patch = finished(report(hostile, run_id=f"r{number}", result=RunResult.FAILED), status, limit=100)
-        merged = {**status.model_dump(mode="json", by_alias=True), **patch}
-        status = PersonioIntegrationStatus.model_validate({k: v for k, v in merged.items() if v is not None})
-    assert len(status.history) == 100
-    entry = status.history[0]
-    assert len(entry.rejected_objects) == 21 and all(
-        len(label) <= MAX_REJECTED_LABEL for label in entry.rejected_objects
-    )
-    assert status.last_run_rejections is not None
-    assert all(len(obj.reason) <= MAX_REJECTION_REASON for obj in status.last_run_rejections.objects)
-    text = json.dumps(status.model_dump(mode="json", by_alias=True))
-    assert "\x1b" not in text and "\\r" not in text and "\\n" not in text and "\\u0000" not in text
-    assert len(text.encode()) < 512 * 1024  # far below what the API server stores per object
-
-    mail = compose(FailureNotice("tenant-acme", "acme", report(hostile), "Fix it."), sender="op@x", recipients=["o@x"])
-    assert mail["Bcc"] is None and "\x1b" not in mail.get_content()

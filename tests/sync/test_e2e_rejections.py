@@ -1,10 +1,9 @@
 """Objects the app rejects, end to end (Personio sandbox -> runner -> scim2-server with faults): a few
-rejections leave the run Succeeded with the objects named and are tried again by the next run; more
-than a run tolerates fail it, and the applier stops sending once that is clear."""
+rejections leave the run Succeeded with the objects named and are tried again by the next run (more
+than a run tolerates: tests/security/test_rejections.py)."""
 
 from __future__ import annotations
 
-from personio_operator.errors import ErrorKind
 from personio_operator.sync.render import render_report, render_run_table
 from personio_operator.sync.report import RunResult
 from tests.sync.harness import Harness
@@ -63,21 +62,3 @@ async def test_a_rejected_update_is_tried_again_by_the_next_run(harness: Harness
     accepted = await harness.run(users={"jobTitle": True})
     assert accepted.succeeded and accepted.rejected == 0
     assert harness.users()[person]["title"] == "Chief Rejection Officer"
-
-
-async def test_more_rejections_than_tolerated_fail_the_run_and_stop_sending(harness: Harness) -> None:
-    harness.app.faults.add(method="POST", path="/Users", status=400, times=None, detail=REFUSAL)
-    concurrency = 2
-
-    report = await harness.run(target={"scim": {"maxConcurrency": concurrency}}, teams={"department": True})
-
-    assert report.result is RunResult.FAILED and report.error_kind is ErrorKind.DATA
-    assert report.rejection_limit == 5 and report.rejected > 5
-    assert "more than a run tolerates (5" in (report.error or "")
-    assert "no further change was started" in (report.error or "") and REFUSAL in (report.error or "")
-    assert "Run again" in (report.error or "")
-    # Once the sixth came back refused, only the creates already in flight were finished.
-    posts = harness.app.count("POST", "/Users")
-    assert 6 <= posts <= 5 + concurrency
-    assert report.rejected == posts == len(report.objects)
-    assert harness.app.count("POST", "/Groups") == 0 and not harness.users()

@@ -149,3 +149,25 @@ async def test_our_team_steps_aside_for_a_group_made_by_hand(make: Callable[...,
     assert kept["displayName"] == plain and not kept.get("externalId")  # never touched
     assert report.warning_summary.by_kind.get("HandMadeGroup") == 1
     assert any(f"The app has a group named {plain!r} that this integration did not make" in w for w in report.warnings)
+
+
+async def test_a_department_recreated_under_a_new_id_takes_over_its_name_in_one_run(
+    make: Callable[..., Harness],
+) -> None:
+    harness = make(teams={"department": True}, defaultLanguage="en")
+    old_id = next(iter(harness.company.departments))
+    old_name = harness.company.departments[old_id].name
+    await harness.sync()
+    assert names(harness)[f"personio:department:{old_id}"] == f"Department {old_name}"
+
+    new_id = harness.company.add_department(old_name)  # HR rebuilt the department: same name, new id
+    for person in harness.company.persons():
+        if person.current.department_id == old_id:
+            harness.company.move_department(person.id, new_id)
+    harness.app.reset_requests()
+    report = await harness.sync()
+
+    assert report.rejected == 0
+    assert harness.app.count("POST", "/Groups") == 1  # the old group was removed first: no refused create
+    assert names(harness)[f"personio:department:{new_id}"] == f"Department {old_name}"
+    assert f"personio:department:{old_id}" not in names(harness)

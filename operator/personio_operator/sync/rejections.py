@@ -87,9 +87,9 @@ def check_rejections(objects: Sequence[ObjectResult], planned: int, *, stopped_e
     raise SyncError(
         f"The app rejected {len(refused)} of the {len(objects)} changes attempted, more than a run tolerates "
         f"({limit}: {MIN_TOLERATED} or {TOLERATED_PERCENT} % of the {planned} planned changes, whichever is more)"
-        f"{stop_note}. First: {object_line(refused[0])}. Each one is listed per object; when they fail alike, "
-        "the app or the integration needs a change (a setting, an attribute the app refuses, the data in "
-        "Personio). Then run again: rejected objects are always tried again",
+        f"{stop_note}. First: {object_line(refused[0])}. When they fail alike, the app or the integration needs a "
+        "change (a setting in the app, an attribute it refuses, the data in Personio); each one is listed per "
+        "object, and the next run tries it again",
         kind=_kind_of(refused),
     )
 

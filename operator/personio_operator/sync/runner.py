@@ -149,10 +149,13 @@ def _changes_note(progress: _Progress) -> str:
         return "Nothing was changed."
     objects = progress.objects
     written = sum(1 for obj in objects if obj.ok)
-    attempted = len(objects) - written
+    refused = len(rejected(objects))
+    attempted = len(objects) - written - refused
     if not objects:
         return "It stopped before any change was written."
     parts = f"{written} change{'' if written == 1 else 's'} written"
+    if refused:
+        parts += f", {refused} rejected"
     if attempted:
         parts += f", {attempted} failed (each one's error says whether the app may still have applied it)"
     return f"It stopped after {parts}; every one is listed per object. Run again to finish."

@@ -59,7 +59,12 @@ async def first_runs(employees: int, budget: float, twins: bool, runs: int) -> N
             seen = len(app.requests)
             started = time.monotonic()
             report = await run_integration(
-                harness.spec(), secrets, trigger=Trigger.MANUAL, started_by="bench", budget_seconds=budget
+                harness.spec(),
+                secrets,
+                trigger=Trigger.MANUAL,
+                started_by="bench",
+                budget_seconds=budget,
+                destinations=harness.destinations,
             )
             print(f"\n== run {number}: {report.result.value} in {time.monotonic() - started:.1f}s")
             print(f"   users {report.users.model_dump()}\n   teams {report.teams.model_dump()}")

@@ -134,10 +134,10 @@ class GaveUp(Exception):
         self.next_wait = next_wait
         self.retry_after_max = retry_after_max
         self.budget_seconds = budget_seconds
-        super().__init__(f"{failure.problem}, {self.describe()}")
+        super().__init__(f"{failure.problem} {self.describe()}")
 
     def describe(self) -> str:
-        """Why it stopped, in words that fit after the problem: "HTTP 503 on GET /x, <describe>"."""
+        """Why it stopped, in words that fit after the problem: "HTTP 503 on GET /x <describe>"."""
         attempts = f"{self.attempts} attempt{'' if self.attempts == 1 else 's'} over {self.elapsed:.1f} s"
         if self.reason is StopReason.RETRY_AFTER:
             return (

@@ -255,7 +255,7 @@ class PersonioHttp:
             return await call_with_retries(attempt, policy=self.policy.retry, budget=self.budget, on_retry=retrying)
         except GaveUp as gave_up:
             raise PersonioUnavailableError(
-                f"Personio {method} {path} kept failing ({gave_up.failure.problem}), {gave_up.describe()}; the "
+                f"Personio {method} {path} kept failing ({gave_up.failure.problem}) {gave_up.describe()}; the "
                 f"next run will try again. If it persists, check Personio's status and that {self._shown_base_url} "
                 "is reachable"
             ) from None

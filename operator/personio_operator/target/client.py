@@ -574,16 +574,14 @@ class ScimClient:
                 raise
 
         try:
-            return await self._with_retries(what, look_then_post)
-        except ScimRetriesExhaustedError as error:
-            if unclear is None:
-                raise
-            if (stored := await find_stored(unclear)) is not None:
+            return await call_with_retries(
+                look_then_post, policy=self._retry, budget=self._budget, on_retry=self._retrying
+            )
+        except GaveUp as gave_up:
+            if unclear is not None and (stored := await find_stored(unclear)) is not None:
                 return stored
-            raise ScimRetriesExhaustedError(
-                f"{error.message}; the app did not store it (looked up by externalId after the last attempt)",
-                status=error.status,
-            ) from None
+            note = " and did not store it (looked up by externalId)" if unclear is not None else ""
+            raise self._gave_up(what, gave_up, note=note) from None
 
     # --- transport ---------------------------------------------------------------------------------
 
@@ -622,18 +620,18 @@ class ScimClient:
             event.wait,
         )
 
-    def _gave_up(self, what: str, gave_up: GaveUp) -> SyncError:
+    def _gave_up(self, what: str, gave_up: GaveUp, *, note: str = "") -> SyncError:
         """Giving up on one object's write after the attempt cap fails that object; running out of the
         run's budget, or an app that asks for too long a wait, stops the run."""
         problem = gave_up.failure.problem
         if gave_up.reason is StopReason.ATTEMPTS and _writing_object.get():
             return ScimRetriesExhaustedError(
-                redact(f"{what}: the app kept failing ({problem}), {gave_up.describe()}; the next run tries again"),
+                redact(f"{what}: the app kept failing ({problem}) {gave_up.describe()}{note}; the next run retries it"),
                 status=gave_up.failure.status,
             )
         return ScimUnavailableError(
             redact(
-                f"The SCIM server at {self._shown_url} kept failing ({problem}), {gave_up.describe()}; "
+                f"The SCIM server at {self._shown_url} kept failing ({problem}) {gave_up.describe()}; "
                 "the next run will try again"
             )
         )

@@ -73,6 +73,7 @@ VALUE_SETS: dict[str, dict[str, Any] | None] = {
     "defaults": None,
     "multi-tenant": yaml.safe_load((CHART / "values-multitenant.yaml").read_text()),
     "everything-on": EVERYTHING_ON,
+    "image-loaded-into-kind": {"image": {"repository": "personio-operator", "tag": "dev", "pullPolicy": "Never"}},
 }
 
 

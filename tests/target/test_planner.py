@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from personio_operator.target.models import DesiredState, ScimUser, TargetState
+from personio_operator.target.models import ALL_USER_FIELDS, DesiredState, ScimUser, TargetState, UserField
 from personio_operator.target.plan import GroupAction, UserAction
 from personio_operator.target.planner import REASON_GONE, REASON_INACTIVE, plan_target
 from tests.target.factories import desired_group, desired_user, scim_group, scim_user_for
@@ -43,7 +43,7 @@ def test_update_lists_only_the_attributes_that_differ():
 
 
 def test_title_is_not_compared_when_not_managed_and_language_only_on_create():
-    ada = desired_user(1, title=None, manage_title=False, preferred_language="en")
+    ada = desired_user(1, title=None, managed=ALL_USER_FIELDS - {UserField.TITLE}, preferred_language="en")
     current = TargetState(users=[scim_user_for(ada, "a", title="Set by hand", preferred_language="de")])
 
     plan = plan_target(DesiredState(users=[ada]), current)

@@ -59,7 +59,9 @@ async def first_runs(employees: int, budget: float, twins: bool, runs: int) -> N
             seen = len(app.requests)
             started = time.monotonic()
             report = await run_integration(
-                harness.spec(), secrets, trigger=Trigger.MANUAL,
+                harness.spec(),
+                secrets,
+                trigger=Trigger.MANUAL,
                 started_by="bench",
                 budget_seconds=budget,
                 destinations=harness.destinations,

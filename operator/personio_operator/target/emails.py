@@ -59,8 +59,9 @@ def user_name_key(user_name: str) -> str:
 
 
 def address_spellings(value: str) -> list[str]:
-    """The ways an app may have stored this address, for look-ups by filter: as given, and with the
-    domain in its Unicode and in its ASCII (IDNA, ``xn--``) form. A value that is no address: as given."""
+    """The ways an app may have stored this address, for look-ups by filter (which compare the spelling
+    given, and at most ASCII letters ignoring case): as given, and with the domain in its Unicode and its
+    ASCII (IDNA, ``xn--``) form, each also in lower case. A value that is no address: as given."""
     spellings = [value]
     text = value.strip()
     if len(text) > MAX_EMAIL_LENGTH or "@" not in text:
@@ -69,7 +70,8 @@ def address_spellings(value: str) -> list[str]:
         result = validate_email(text, check_deliverability=False)
     except EmailNotValidError:
         return spellings
-    for spelling in (result.normalized, f"{result.local_part}@{result.ascii_domain}"):
+    unicode_form, ascii_form = result.normalized, f"{result.local_part}@{result.ascii_domain}"
+    for spelling in (unicode_form, unicode_form.lower(), ascii_form, ascii_form.lower()):
         if spelling not in spellings:
             spellings.append(spelling)
     return spellings

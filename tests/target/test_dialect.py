@@ -394,3 +394,14 @@ async def test_a_conflicting_create_on_a_core_only_app_adopts_with_core_attribut
     patches = [r.body.decode() for r in django_scim_server.requests if r.method == "PATCH"]
     assert len(patches) == 1 and "Given1" in patches[0]
     assert all(word not in patches[0] for word in ("title", "userType", ENTERPRISE_URN, '"type"'))
+
+
+async def test_discovery_documents_kept_from_the_token_are_not_declared_and_the_run_goes_on(scim_server):
+    for path in ("/ResourceTypes", "/Schemas"):
+        scim_server.faults.add(method="GET", path=path, status=403, times=None)
+
+    async with ScimClient(scim_server.url, SecretStr(SCIM_TOKEN), timeout=5.0, budget_seconds=10.0) as client:
+        dialect = await client.discover()
+        state = await client.read_state()
+
+    assert dialect.declared_by == frozenset() and state.users == []

@@ -172,7 +172,13 @@ class ScimClient:
 
     async def _discovery_document(self, path: str) -> Any:
         """The JSON of an optional discovery endpoint; None when the app has none or it cannot be read."""
-        response = await self._send("GET", path)
+        try:
+            response = await self._send("GET", path)
+        except ConfigurationError as error:
+            # Some apps keep their schemas from ordinary tokens (403). A token or URL that is wrong for
+            # everything fails the /Users listing right after, with the same error.
+            log.info("%s: %s is not readable (%s)", self._shown_url, path, error)
+            return None
         body = self._json(response, path, allow_empty=True) if response.status_code == 200 else None
         if body is None:
             log.info("%s: no readable %s (HTTP %s)", self._shown_url, path, response.status_code)
@@ -256,8 +262,8 @@ class ScimClient:
             for user in await self._filtered(self.list_users, "userName", spelling):
                 if user_name_key(user.user_name) == key:
                     found.setdefault(user.id, user)
-            if found or not self._filtering:
-                break
+            if not self._filtering:
+                break  # that was the full listing
         return list(found.values())
 
     async def find_groups(self, *, external_id: str | None = None, display_name: str | None = None) -> list[ScimGroup]:

@@ -34,6 +34,7 @@ from personio_operator.controller.kube import InvalidNameError, KubeApi, shown
 from personio_operator.controller.secrets import read_run_secrets, secret_versions
 from personio_operator.controller.settings import OperatorSettings, SecretAccess
 from personio_operator.errors import ConfigurationError
+from personio_operator.retrying import RetryPolicy
 from tests.controller.harness import Api
 
 OWN = "tenant-acme"
@@ -85,7 +86,7 @@ HOSTILE_NAMESPACES = [
 
 @pytest.fixture
 async def kube(cluster: kmock.KubernetesEmulator) -> AsyncIterator[KubeApi]:
-    client = KubeApi(status_retry_delays=())
+    client = KubeApi(retry=RetryPolicy(max_attempts=1))
     client.use(kopf.ConnectionInfo(server=str(cluster.url).rstrip("/"), scheme="Bearer", token="operator-token"))
     yield client
     await client.aclose()

@@ -23,10 +23,11 @@ from personio_operator.controller.kube import KubeApi
 from personio_operator.controller.reconciler import Reconciler
 from personio_operator.controller.settings import OperatorSettings
 from personio_operator.destinations import DestinationPolicy
+from personio_operator.retrying import RetryPolicy
 
 CRD = f"{GROUP}/{VERSION}/{PLURAL}"
 NAMESPACE = "tenant-acme"
-STATUS_RETRY_DELAYS = (0.05, 0.1)  # the operator's own pauses between status-write attempts, shortened
+STATUS_RETRY = RetryPolicy(max_attempts=3, backoff_base=0.05, backoff_max=0.1)  # the operator's own, shortened
 
 
 def declare_resources(cluster: kmock.KubernetesEmulator) -> None:
@@ -161,7 +162,7 @@ async def running_operator(
     KMock's request handlers."""
     import kopf
 
-    reconciler = Reconciler(settings, clock=clock, kube=KubeApi(status_retry_delays=STATUS_RETRY_DELAYS))
+    reconciler = Reconciler(settings, clock=clock, kube=KubeApi(retry=STATUS_RETRY))
     server = str(cluster.url).rstrip("/")
 
     def login(**_: Any) -> kopf.ConnectionInfo:

@@ -25,7 +25,7 @@ from personio_operator.personio.sandbox import DEFAULT_CLIENT_ID, DEFAULT_CLIENT
 from tests.chart.conftest import CHART, render
 from tests.controller.harness import (
     NAMESPACE,
-    STATUS_RETRY_DELAYS,
+    STATUS_RETRY,
     Api,
     eventually,
     fast_settings,
@@ -132,7 +132,7 @@ def _discovery(request: kmock.Request) -> bool:
 async def _operator(cluster: kmock.KubernetesEmulator, clock, *, clusterwide: bool, discovery: bool):
     """The operator as `personio-operator run` starts it: kopf's settings from the operator's settings."""
     settings = fast_settings(discovery=discovery)
-    reconciler = Reconciler(settings, clock=clock, kube=KubeApi(status_retry_delays=STATUS_RETRY_DELAYS))
+    reconciler = Reconciler(settings, clock=clock, kube=KubeApi(retry=STATUS_RETRY))
     server = str(cluster.url).rstrip("/")
     stop, ready = threading.Event(), threading.Event()
     operator = run_operator(

@@ -14,6 +14,7 @@ import pytest
 
 from personio_operator.controller.kube import KubeApi, KubeError
 from personio_operator.controller.settings import SmtpSettings
+from personio_operator.retrying import RetryPolicy
 from tests.controller.conftest import free_port
 from tests.controller.harness import Api, eventually, fast_settings, running_operator
 from tests.controller.test_operator_failures import spec
@@ -55,7 +56,7 @@ async def integration(api: Api) -> dict[str, Any]:
 
 
 async def logged_in(server: str) -> KubeApi:
-    kube = KubeApi(status_retry_delays=(0.01, 0.02))
+    kube = KubeApi(retry=RetryPolicy(max_attempts=3, backoff_base=0.01, backoff_max=0.02))
     kube.use(kopf.ConnectionInfo(server=server, scheme="Bearer", token=TOKEN))
     return kube
 
@@ -114,3 +115,15 @@ async def test_a_read_is_retried_after_a_503_and_a_missing_object_is_not(cluster
     assert fresh is not None and fresh["metadata"]["name"] == "acme"
     assert len(cluster[integration_read]) == 2
     assert gone is None
+
+
+async def test_a_retry_after_beyond_what_a_status_write_may_wait_is_not_waited_for(cluster, integration):
+    cluster[status_patch] << 429 << {"Retry-After": "3600"}
+    kube = await logged_in(str(cluster.url))
+    try:
+        with pytest.raises(KubeError, match="HTTP 429") as failure:
+            await kube.patch_integration_status("tenant-acme", "acme", {"phase": "Active"})
+    finally:
+        await kube.aclose()
+    assert failure.value.retry_after == 3600
+    assert len(cluster[status_patch]) == 1

@@ -84,7 +84,8 @@ async def test_transient_5xx_are_retried(version):
     company = generate_company(employees=120, seed=8)
     with SandboxServer(company, NO_LIMITS) as sandbox:
         expected = await fetch(sandbox, version)
-        prefix = "/v2" if version == "v2" else "/v1/company"
+        # Four failures in a row on the list (one short of the attempt cap), one on the token request.
+        prefix = "/v2/persons" if version == "v2" else "/v1/company"
         sandbox.faults.add(prefix, status=500, times=2)
         sandbox.faults.add(prefix, status=502, times=1)
         sandbox.faults.add(prefix, status=504, times=1)
@@ -117,16 +118,34 @@ async def test_slow_answers_time_out_and_are_retried():
 
 
 @pytest.mark.parametrize("version", ["v2", "v1"])
-async def test_faults_beyond_the_budget_fail_clearly(version):
+async def test_a_request_that_keeps_failing_stops_at_the_attempt_cap(version):
     company = generate_company(employees=120, seed=8)
     list_path = "/v2/persons" if version == "v2" else "/v1/company/employees"
     with SandboxServer(company, NO_LIMITS) as sandbox:
         sandbox.faults.add(list_path, path_suffix=list_path, status=503, times=None)
         with pytest.raises(PersonioUnavailableError) as caught:
-            await fetch(sandbox, version, budget_seconds=0.5)
+            await fetch(sandbox, version, budget_seconds=600)
+        sent = sandbox.stats[f"GET {list_path}"]
     error = caught.value
     assert error.kind is ErrorKind.TRANSIENT
-    assert "503" in str(error) and "budget" in str(error) and list_path in str(error)
+    assert sent == FAST.max_attempts
+    assert "503" in str(error) and f"after {FAST.max_attempts} attempts" in str(error) and list_path in str(error)
+
+
+@pytest.mark.parametrize("version", ["v2", "v1"])
+async def test_a_wait_that_would_overrun_the_budget_is_not_started(version):
+    company = generate_company(employees=120, seed=8)
+    list_path = "/v2/persons" if version == "v2" else "/v1/company/employees"
+    slow_backoff = FAST.__class__(**{**FAST.__dict__, "backoff_base": 0.8, "backoff_max": 5.0})
+    with SandboxServer(company, NO_LIMITS) as sandbox:
+        sandbox.faults.add(list_path, path_suffix=list_path, status=503, times=None)
+        with pytest.raises(PersonioUnavailableError) as caught:
+            await fetch(sandbox, version, budget_seconds=2.0, policy=slow_backoff)
+        sent = sandbox.stats[f"GET {list_path}"]
+    error = caught.value
+    # The first wait (0.8-0.96 s) fits into the 2 s budget; the second (1.6-1.92 s) no longer does.
+    assert sent == 2
+    assert "503" in str(error) and "time budget of 2 s" in str(error) and list_path in str(error)
 
 
 async def test_a_fetch_slower_than_its_budget_fails_rather_than_returning_part():

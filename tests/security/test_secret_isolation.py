@@ -34,8 +34,8 @@ from personio_operator.controller.kube import InvalidNameError, KubeApi, shown
 from personio_operator.controller.secrets import read_run_secrets, secret_versions
 from personio_operator.controller.settings import OperatorSettings, SecretAccess
 from personio_operator.errors import ConfigurationError
-from tests.controller.emulator import RealisticEmulator
-from tests.controller.harness import Api, declare_resources
+from personio_operator.retrying import RetryPolicy
+from tests.controller.harness import Api
 
 OWN = "tenant-acme"
 OTHER = "tenant-globex"
@@ -85,26 +85,8 @@ HOSTILE_NAMESPACES = [
 
 
 @pytest.fixture
-def kmock_options() -> dict:
-    return {"cls": RealisticEmulator}
-
-
-@pytest.fixture
-def cluster(kmock: kmock.KubernetesEmulator) -> kmock.KubernetesEmulator:
-    declare_resources(kmock)
-    return kmock
-
-
-@pytest.fixture
-async def api(cluster: kmock.KubernetesEmulator) -> AsyncIterator[Api]:
-    client = Api(cluster)
-    yield client
-    await client.aclose()
-
-
-@pytest.fixture
 async def kube(cluster: kmock.KubernetesEmulator) -> AsyncIterator[KubeApi]:
-    client = KubeApi(status_retry_delays=())
+    client = KubeApi(retry=RetryPolicy(max_attempts=1))
     client.use(kopf.ConnectionInfo(server=str(cluster.url).rstrip("/"), scheme="Bearer", token="operator-token"))
     yield client
     await client.aclose()

@@ -30,6 +30,7 @@ MAX_REJECTED_LABEL = 120  # "User create anna@acme.example"
 MAX_REJECTED_NAME = 100
 MAX_REJECTION_REASON = 300
 MAX_OBJECT_WORD = 32  # an object's kind or action
+MAX_APP_LIMITS = 5  # lines saying what the app does not take (there are at most three kinds today)
 
 
 class _Model(BaseModel):
@@ -183,6 +184,11 @@ class LastTest(_Model):
     employees_fetched: int = 0
     missing_attributes: list[str] = Field(
         default_factory=list, description="Personio attributes the API credentials cannot read."
+    )
+    app_limits: list[Annotated[str, Field(max_length=MAX_WARNING_LINE)]] = Field(
+        default_factory=list,
+        max_length=MAX_APP_LIMITS,
+        description="What the app does not take (from its /Schemas and /ResourceTypes), in words; not synced.",
     )
     users: UserCounts = Field(default_factory=UserCounts, description="What a run would change.")
     teams: TeamCounts = Field(default_factory=TeamCounts, description="What a run would change.")

@@ -11,12 +11,11 @@ slashes, look-alike characters) can never address another object or namespace.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
 import ssl
 import tempfile
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping
 from contextlib import ExitStack
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -26,14 +25,15 @@ import httpx
 import kopf
 
 from personio_operator.api import GROUP, PLURAL, VERSION
-from personio_operator.http_retry import RETRYABLE_STATUSES
+from personio_operator.http_retry import RETRYABLE_STATUSES, retry_after_seconds
+from personio_operator.retrying import GaveUp, RetryableFailure, RetryEvent, RetryPolicy, call_with_retries
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 _TIMEOUT = httpx.Timeout(30.0, connect=10.0)
-# Pauses between the attempts of a status write or a read: three attempts in all.
-DEFAULT_STATUS_RETRY_DELAYS: tuple[float, ...] = (0.5, 1.0)
+# A status write or a read: three attempts in all, about 0.5 s and 1 s apart (the operator's one retry mechanism).
+KUBE_RETRY = RetryPolicy(max_attempts=3, backoff_base=0.5, backoff_max=5.0, jitter=0.25, retry_after_max=30.0)
 # A merge patch of /status carries no resourceVersion, so a 409 is the server's own contention and
 # sending the same patch again is safe, as it is after throttling or a server failure.
 _STATUS_RETRY_STATUSES = RETRYABLE_STATUSES | {409}
@@ -42,9 +42,10 @@ _STATUS_RETRY_STATUSES = RETRYABLE_STATUSES | {409}
 class KubeError(Exception):
     """A Kubernetes API call failed; the message is safe to show."""
 
-    def __init__(self, message: str, *, status_code: int | None = None) -> None:
+    def __init__(self, message: str, *, status_code: int | None = None, retry_after: float | None = None) -> None:
         super().__init__(message)
         self.status_code = status_code
+        self.retry_after = retry_after  # seconds, from the answer's Retry-After header
 
 
 class _TransportFailure(KubeError):
@@ -98,9 +99,9 @@ def name_segment(name: object) -> str:
 
 
 class KubeApi:
-    def __init__(self, *, status_retry_delays: Sequence[float] = DEFAULT_STATUS_RETRY_DELAYS) -> None:
-        """``status_retry_delays``: seconds to wait before each further attempt of a status write or a read."""
-        self._status_retry_delays = tuple(status_retry_delays)
+    def __init__(self, *, retry: RetryPolicy = KUBE_RETRY) -> None:
+        """``retry``: attempts and waits of a status write or a read (tests shorten the waits)."""
+        self._retry = retry
         self._client: httpx.AsyncClient | None = None
         self._files = ExitStack()
         self._retired: list[tuple[httpx.AsyncClient, ExitStack]] = []  # replaced at re-login; closed at exit
@@ -145,17 +146,32 @@ class KubeApi:
         )
 
     async def _retrying(self, what: str, call: Callable[..., Awaitable[T]], *args: Any) -> T:
-        """Run an idempotent call, retrying transport errors, 409, 429 and 5xx a few times."""
-        attempts = len(self._status_retry_delays) + 1
-        for attempt, delay in enumerate(self._status_retry_delays, start=1):
+        """Run an idempotent call, retrying transport errors, 409, 429 and 5xx a few times; the last
+        ``KubeError`` is raised when they do not pass."""
+
+        async def attempt() -> T:
             try:
                 return await call(*args)
             except KubeError as err:
                 if not isinstance(err, _TransportFailure) and err.status_code not in _STATUS_RETRY_STATUSES:
                     raise
-                log.warning("%s failed (attempt %d of %d, next in %.1f s): %s", what, attempt, attempts, delay, err)
-            await asyncio.sleep(delay)
-        return await call(*args)
+                raise RetryableFailure(str(err), status=err.status_code, asked=err.retry_after, error=err) from None
+
+        def retrying(event: RetryEvent) -> None:
+            log.warning(
+                "%s failed (attempt %d of %d, next in %.1f s): %s",
+                what,
+                event.attempt,
+                event.max_attempts,
+                event.wait,
+                event.failure.problem,
+            )
+
+        try:
+            return await call_with_retries(attempt, policy=self._retry, on_retry=retrying)
+        except GaveUp as gave_up:
+            assert isinstance(gave_up.failure.error, KubeError)
+            raise gave_up.failure.error from None
 
     async def _patch_status_once(self, namespace: str, name: str, patch: dict[str, Any]) -> dict[str, Any]:
         url = f"{self._integration_path(namespace, name)}/status"
@@ -166,6 +182,7 @@ class KubeApi:
             raise KubeError(
                 f"patching the status of {namespace}/{name} failed with HTTP {response.status_code}",
                 status_code=response.status_code,
+                retry_after=retry_after_seconds(response.headers.get("Retry-After")),
             )
         return response.json()
 
@@ -221,7 +238,11 @@ class KubeApi:
         if response.status_code == 404:
             return None
         if response.status_code >= 400:
-            raise KubeError(f"GET {url} failed with HTTP {response.status_code}", status_code=response.status_code)
+            raise KubeError(
+                f"GET {url} failed with HTTP {response.status_code}",
+                status_code=response.status_code,
+                retry_after=retry_after_seconds(response.headers.get("Retry-After")),
+            )
         return response.json()
 
     async def _request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:

@@ -1,4 +1,5 @@
-"""HTTP to Personio: headers, timeouts, retries with backoff inside the run's time budget, rate-limit pacing.
+"""HTTP to Personio: headers, timeouts, rate-limit pacing, and the operator's one retry mechanism
+(``personio_operator.retrying``: capped attempts, growing waits, the run's time budget as outer bound).
 
 Callers get a successful response or a typed :mod:`personio_operator.personio.errors` exception.
 """
@@ -7,9 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
-import time
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 from urllib.parse import urlsplit
@@ -25,6 +24,9 @@ from personio_operator.personio.errors import (
 )
 from personio_operator.personio.ratelimit import RateLimiter, RateLimitHeaders
 from personio_operator.redaction import clean_untrusted, install_log_redaction, redact, remember_secret
+from personio_operator.retrying import Budget, GaveUp, RetryableFailure, RetryEvent, RetryPolicy, call_with_retries
+
+__all__ = ["Budget", "HttpPolicy", "HttpStats", "PersonioHttp", "Redactor", "TokenProvider"]
 
 log = logging.getLogger(__name__)
 
@@ -35,14 +37,16 @@ install_log_redaction()
 
 @dataclass(frozen=True)
 class HttpPolicy:
-    """Timeouts, backoff and concurrency. Tests shrink the waits; production keeps the defaults."""
+    """Timeouts, retries and concurrency. Tests shrink the waits; production keeps the defaults."""
 
     connect_timeout: float = 10.0
     read_timeout: float = 30.0
+    max_attempts: int = 5  # per request; a request that still fails fails the fetch
     backoff_base: float = 1.0  # first wait after a 5xx or timeout; doubles per attempt
     backoff_max: float = 30.0
     min_wait_after_429: float = 1.0  # Personio asks for >= 1 s when no header says otherwise
     jitter: float = 0.2  # up to this share of a wait is added at random
+    retry_after_max: float = 120.0  # a longer Retry-After fails the request instead of stalling the run
     max_concurrency: int = 16
     not_found_retries: int = 2  # for endpoints where Personio is known to answer 404 intermittently
 
@@ -50,20 +54,15 @@ class HttpPolicy:
     def timeout(self) -> httpx.Timeout:
         return httpx.Timeout(self.read_timeout, connect=self.connect_timeout)
 
-
-class Budget:
-    """The per-run time budget: retries stop (and the fetch fails) once it is spent."""
-
-    def __init__(self, seconds: float, *, clock: Callable[[], float] = time.monotonic) -> None:
-        self.seconds = seconds
-        self._clock = clock
-        self._deadline = clock() + seconds
-
-    def remaining(self) -> float:
-        return max(0.0, self._deadline - self._clock())
-
-    def allows(self, wait_seconds: float) -> bool:
-        return wait_seconds < self.remaining()
+    @property
+    def retry(self) -> RetryPolicy:
+        return RetryPolicy(
+            max_attempts=self.max_attempts,
+            backoff_base=self.backoff_base,
+            backoff_max=self.backoff_max,
+            jitter=self.jitter,
+            retry_after_max=self.retry_after_max,
+        )
 
 
 class TokenProvider(Protocol):
@@ -135,7 +134,6 @@ class PersonioHttp:
         self.stats = HttpStats()
         self._limiters: dict[str, RateLimiter] = {}
         self._concurrency = asyncio.Semaphore(policy.max_concurrency)
-        self._random = random.Random()
 
     def url(self, path_or_url: str) -> str:
         """An absolute URL on the configured host. Links from responses keep path and query only."""
@@ -183,60 +181,84 @@ class PersonioHttp:
         accept: Collection[int] = (),
         retry_not_found: bool = False,
     ) -> httpx.Response:
-        """Send with retries. Returns a 2xx response or one whose status is in ``accept``; raises otherwise."""
+        """Send with retries. Returns a 2xx response or one whose status is in ``accept``; raises otherwise.
+
+        Repeated (see ``personio_operator.retrying``): 429 (after Retry-After or the rate-limit headers'
+        hint), 5xx, timeouts of a GET, connections that failed, and a few 404s where ``retry_not_found``.
+        A token Personio no longer accepts is renewed once and the request sent again in the same attempt."""
         url = self.url(path_or_url)
         path = urlsplit(url).path
         limiter = self.limiter(endpoint)
-        attempt = 0
+        attempts = 0
         renewed = False
         not_found_left = self.policy.not_found_retries if retry_not_found else 0
-        while True:
-            attempt += 1
-            headers = dict(self._headers)
-            token = None
-            if authenticate:
-                assert self.auth is not None, "PersonioHttp.auth must be set before authenticated requests"
-                token = await self.auth.token()
-                headers["Authorization"] = f"Bearer {token}"
-            try:
-                async with self._concurrency, limiter.slot():
-                    self.stats.count(endpoint)
-                    response = await self._client.request(
-                        method, url, params=params, data=data, json=json, headers=headers, timeout=self.policy.timeout
-                    )
-                    limiter.observe(response.headers, success=response.is_success)
-            except (httpx.TimeoutException, httpx.TransportError) as exc:
-                retryable = method == "GET" or isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout)
-                problem = _transport_problem(exc)
-                if not retryable:
-                    raise PersonioUnavailableError(
-                        f"Personio {method} {path} failed: {problem}; check that {self._shown_base_url} is reachable"
-                    ) from None
-                await self._wait_before_retry(method, path, problem, self._backoff(attempt))
-                continue
 
-            status = response.status_code
-            if response.is_success or (status in accept and not (status == 404 and not_found_left)):
-                return response
-            if status in self._renew_token_on and authenticate and not renewed and token is not None:
-                assert self.auth is not None
-                renewed = True
-                await self.auth.renew(token)
-                continue
-            if status in RETRYABLE_STATUSES:
+        async def attempt() -> httpx.Response:
+            nonlocal attempts, renewed, not_found_left
+            attempts += 1
+            while True:  # at most twice: once more after renewing a token Personio no longer accepts
+                headers = dict(self._headers)
+                token = None
+                if authenticate:
+                    assert self.auth is not None, "PersonioHttp.auth must be set before authenticated requests"
+                    token = await self.auth.token()
+                    headers["Authorization"] = f"Bearer {token}"
+                try:
+                    async with self._concurrency, limiter.slot():
+                        self.stats.count(endpoint)
+                        response = await self._client.request(
+                            method,
+                            url,
+                            params=params,
+                            data=data,
+                            json=json,
+                            headers=headers,
+                            timeout=self.policy.timeout,
+                        )
+                        limiter.observe(response.headers, success=response.is_success)
+                except (httpx.TimeoutException, httpx.TransportError) as exc:
+                    retryable = method == "GET" or isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout)
+                    problem = _transport_problem(exc)
+                    if not retryable:
+                        raise PersonioUnavailableError(
+                            f"Personio {method} {path} failed: {problem}; check that {self._shown_base_url} "
+                            "is reachable"
+                        ) from None
+                    raise RetryableFailure(problem) from None
+
+                status = response.status_code
+                if response.is_success or (status in accept and not (status == 404 and not_found_left)):
+                    return response
+                if status in self._renew_token_on and authenticate and not renewed and token is not None:
+                    assert self.auth is not None
+                    renewed = True
+                    await self.auth.renew(token)
+                    continue
                 if status == 429:
                     self.stats.throttled += 1
-                    wait = self._wait_after_429(response, attempt)
-                    limiter.throttled(wait)
-                else:
-                    wait = self._backoff(attempt)
-                await self._wait_before_retry(method, path, f"HTTP {status}", wait)
-                continue
-            if status == 404 and not_found_left:
-                not_found_left -= 1
-                await self._wait_before_retry(method, path, "HTTP 404", self._backoff(attempt))
-                continue
-            raise self.error_for(response)
+                    wait = self._wait_after_429(response, attempts)
+                    limiter.throttled(min(wait, self.policy.retry_after_max))
+                    raise RetryableFailure("HTTP 429", status=status, asked=wait)
+                if status in RETRYABLE_STATUSES:
+                    raise RetryableFailure(f"HTTP {status}", status=status)
+                if status == 404 and not_found_left:
+                    not_found_left -= 1
+                    raise RetryableFailure("HTTP 404", status=status)
+                raise self.error_for(response)
+
+        def retrying(event: RetryEvent) -> None:
+            self.stats.retried += 1
+            self.stats.last_problem = f"{method} {path}: {event.failure.problem}"
+            log.info("Personio %s %s: %s, retrying in %.2f s", method, path, event.failure.problem, event.wait)
+
+        try:
+            return await call_with_retries(attempt, policy=self.policy.retry, budget=self.budget, on_retry=retrying)
+        except GaveUp as gave_up:
+            raise PersonioUnavailableError(
+                f"Personio {method} {path} kept failing ({gave_up.failure.problem}) {gave_up.describe()}; the "
+                f"next run will try again. If it persists, check Personio's status and that {self._shown_base_url} "
+                "is reachable"
+            ) from None
 
     def error_for(self, response: httpx.Response) -> Exception:
         method, path = response.request.method, response.request.url.path
@@ -261,30 +283,16 @@ class PersonioHttp:
         text = _error_text(body)
         return clean_untrusted(text) if text else None
 
-    def _backoff(self, attempt: int) -> float:
-        return min(self.policy.backoff_max, self.policy.backoff_base * 2 ** (attempt - 1))
-
     def _wait_after_429(self, response: httpx.Response, attempt: int) -> float:
+        """Retry-After, else the wait for the tokens this request needs at the bucket's replenish rate
+        (doubling per attempt), else the backoff but at least ``min_wait_after_429``."""
         retry_after = retry_after_seconds(response.headers.get("retry-after"))
         if retry_after is not None:
             return retry_after
         info = RateLimitHeaders.parse(response.headers)
         if info.replenish_rate:
             return info.requested_tokens / info.replenish_rate * 2 ** min(attempt - 1, 4)
-        return max(self.policy.min_wait_after_429, self._backoff(attempt))
-
-    async def _wait_before_retry(self, method: str, path: str, problem: str, wait: float) -> None:
-        wait += self._random.uniform(0, self.policy.jitter * wait)
-        if not self.budget.allows(wait):
-            raise PersonioUnavailableError(
-                f"Personio {method} {path} kept failing ({problem}) until the run's time budget of "
-                f"{self.budget.seconds:g} s was spent; the next run will try again. If it persists, check Personio's "
-                f"status and that {self._shown_base_url} is reachable"
-            )
-        self.stats.retried += 1
-        self.stats.last_problem = f"{method} {path}: {problem}"
-        log.info("Personio %s %s: %s, retrying in %.2f s", method, path, problem, wait)
-        await asyncio.sleep(wait)
+        return max(self.policy.min_wait_after_429, self.policy.retry.backoff(attempt))
 
 
 def _transport_problem(exc: Exception) -> str:

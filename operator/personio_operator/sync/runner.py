@@ -38,7 +38,7 @@ from personio_operator.personio.models import FetchResult
 from personio_operator.redaction import redact_model
 from personio_operator.run_warnings import HOLDING_KINDS, RunWarning
 from personio_operator.safe_text import shown
-from personio_operator.sync.attributes import requested_attributes
+from personio_operator.sync.attributes import requested_attributes, wanted_user_fields
 from personio_operator.sync.counting import count, planned_objects
 from personio_operator.sync.desired import DesiredBuild, build_desired
 from personio_operator.sync.naming import check_templates
@@ -47,11 +47,10 @@ from personio_operator.sync.render import render_plan
 from personio_operator.sync.report import ObjectResult, RunReport, RunResult, TestResult, Trigger, WarningSummary
 from personio_operator.sync.safety import check_deactivations, check_fetch, check_not_empty
 from personio_operator.sync.secrets import RunSecrets
-from personio_operator.sync.tailor import fit_desired, tailor_plan
 from personio_operator.sync.team_names import name_teams
 from personio_operator.target.applier import TooManyRejections, apply_plan
 from personio_operator.target.client import ScimClient
-from personio_operator.target.models import TargetState
+from personio_operator.target.models import DesiredState, TargetState, is_managed_external_id
 from personio_operator.target.plan import TargetPlan
 from personio_operator.target.planner import plan_target
 
@@ -74,6 +73,7 @@ class _Progress:
     warnings: list[RunWarning] = field(default_factory=list)
     plan: TargetPlan | None = None
     plan_text: str | None = None
+    app_limits: list[str] = field(default_factory=list)  # what the app does not take, in words
     objects: list[ObjectResult] = field(default_factory=list)  # filled by the applier as objects are done
     writing: bool = False  # the applier was started: the app may have changed
     written_all: bool = False  # the applier went through the whole plan
@@ -174,9 +174,7 @@ async def _run(
     check_templates(spec.teams.name_templates)
     fetched = await _fetch(spec, secrets, progress, budget_seconds, guard)
     check_fetch(fetched, spec)
-    requested = requested_attributes(spec)
-    build = build_desired(fetched.employees, spec, available=requested - set(fetched.missing_attributes))
-    progress.warnings += build.warnings
+    available = requested_attributes(spec) - set(fetched.missing_attributes)
 
     ref = spec.target.scim.credentials_secret_ref
     async with (
@@ -190,9 +188,13 @@ async def _run(
             token_hint=f"key {ref.key!r} of Secret {ref.name!r}",
         ) as scim,
     ):
-        await scim.discover()
+        dialect = await scim.discover()
         current = await scim.read_state()
         progress.test.target_reachable = True
+        # What is managed of each user is decided once, from the spec, Personio and the app together.
+        build = build_desired(fetched.employees, spec, available=available, app=dialect.user_fields)
+        progress.warnings += build.warnings
+        progress.app_limits = dialect.limits(wanted_user_fields(spec, available))
         plan = _plan(build, current, progress)
         check_not_empty(fetched, plan.managed_users_before)
         check_deactivations(plan, spec)
@@ -248,16 +250,36 @@ async def _fetch(
 
 
 def _plan(build: DesiredBuild, current: TargetState, progress: _Progress) -> TargetPlan:
-    desired = fit_desired(build, current)
-    groups, naming_warnings = name_teams(desired.groups, build.team_names, current)  # knowing the app's groups
-    progress.warnings += naming_warnings
-    plan = tailor_plan(plan_target(desired.model_copy(update={"groups": groups}), current), build)
+    desired = _named_teams(build, current, progress)
+    plan = plan_target(desired, current)
     names = {user.external_id: user.user_name for user in current.users if user.external_id}
     names.update({user.external_id: user.user_name for user in build.state.users})
     progress.plan = plan
-    progress.plan_text = render_plan(plan, names, warnings=progress.warnings)
+    progress.plan_text = render_plan(plan, names, warnings=progress.warnings, app_limits=progress.app_limits)
     progress.warnings += plan.warnings
     return plan
+
+
+def _named_teams(build: DesiredBuild, current: TargetState, progress: _Progress) -> DesiredState:
+    """The desired state with team names distinct from each other and from the app's hand-made groups.
+    Teams the planner will not create (only people without an account would fill them) do not compete."""
+    with_account = {user.external_id for user in current.users if is_managed_external_id(user.external_id)}
+    in_app = {group.external_id for group in current.groups if is_managed_external_id(group.external_id)}
+    state = build.state
+    competing = [
+        group
+        for group in state.groups
+        if group.external_id in in_app
+        or any(member not in state.held or member in with_account for member in group.member_external_ids)
+    ]
+    named, warnings = name_teams(competing, build.team_names, current)
+    progress.warnings += warnings
+    names = {group.external_id: group.display_name for group in named}
+    groups = [
+        group.model_copy(update={"display_name": names.get(group.external_id, group.display_name)})
+        for group in state.groups
+    ]
+    return state.model_copy(update={"groups": groups})
 
 
 def _planned_changes(plan: TargetPlan) -> int:
@@ -287,6 +309,7 @@ def _finish(report: RunReport, progress: _Progress, dry_run: bool) -> None:
     report.warning_summary = summarize_warnings(progress.warnings)
     report.plan_text = progress.plan_text
     report.plan = progress.plan
+    report.app_limits = progress.app_limits
     if dry_run:
         report.test = progress.test
     if progress.plan is None:

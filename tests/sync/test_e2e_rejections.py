@@ -4,6 +4,8 @@ than a run tolerates: tests/security/test_rejections.py)."""
 
 from __future__ import annotations
 
+import pytest
+
 from personio_operator.sync.render import render_report, render_run_table
 from personio_operator.sync.report import RunResult
 from tests.sync.harness import Harness
@@ -46,19 +48,21 @@ async def test_a_few_rejections_leave_the_run_succeeded_and_the_next_run_writes_
             assert obj.key in harness.groups()
 
 
-async def test_a_rejected_update_is_tried_again_by_the_next_run(harness: Harness) -> None:
+@pytest.mark.parametrize("status", [422, 503], ids=["refused", "server-error-on-every-attempt"])
+async def test_a_rejected_update_is_tried_again_by_the_next_run(harness: Harness, status: int) -> None:
     await harness.sync()
     person = min(harness.in_scope_ids())
     harness.company.change_position(int(person), "Chief Rejection Officer")
     user_id = harness.users()[person]["id"]
-    harness.app.faults.add(method="PATCH", path=f"/Users/{user_id}", status=422, times=1, detail=REFUSAL)
+    harness.app.faults.add(method="PATCH", path=f"/Users/{user_id}", status=status, times=None, detail=REFUSAL)
 
     refused = await harness.run(users={"jobTitle": True})
     assert refused.succeeded and refused.rejected == 1
     (obj,) = refused.rejected_objects
-    assert (obj.kind, obj.action, obj.key, obj.http_status) == ("User", "update", f"personio:{person}", 422)
+    assert (obj.kind, obj.action, obj.key, obj.http_status) == ("User", "update", f"personio:{person}", status)
     assert harness.users()[person].get("title") != "Chief Rejection Officer"
 
+    harness.app.faults.clear()  # the app takes it now
     accepted = await harness.run(users={"jobTitle": True})
     assert accepted.succeeded and accepted.rejected == 0
     assert harness.users()[person]["title"] == "Chief Rejection Officer"

@@ -26,7 +26,7 @@ from tests.sync.factories import make_spec
 from tests.sync.harness import merge
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-RUN_BUDGET_SECONDS = 20.0  # bounds a run that goes wrong; a good run of these companies takes about a second
+RUN_BUDGET_SECONDS = 10.0  # bounds a run that goes wrong; a good run of these companies takes about a second
 
 
 class ScimApp(Protocol):

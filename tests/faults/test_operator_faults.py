@@ -152,6 +152,7 @@ async def test_operator_stopped_mid_run_and_started_again(cluster, api, clock, p
     async with running_operator(cluster, fast_settings(), clock):
         await api.create_integration("acme", spec(personio, app))
         await eventually(lambda: len(app.users()) >= 3, within=20, what="the first run writing")
+    await eventually(lambda: app.serving == 0, what="the app done with the writes left in flight")
     interrupted = await api.status("acme")
     held_at_stop = {u["id"]: u.get("active") for u in app.users()}
 

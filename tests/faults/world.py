@@ -13,11 +13,13 @@ import contextlib
 import random
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from typing import Any
 
 from personio_operator.personio.sandbox import SandboxConfig, SandboxServer, generate_company
 from personio_operator.target.testserver import ScimTestServer
 from tests.apps.expected import Rules
-from tests.apps.harness import AppHarness
+from tests.apps.harness import AppHarness, RunTrace
+from tests.controller.harness import eventually
 from tests.plugins.leaks import PERSONIO_CLIENT_ID, PERSONIO_CLIENT_SECRET, SCIM_TOKEN, LeakCheck
 
 HAND_MADE = "works.council@elsewhere.example"
@@ -46,6 +48,13 @@ class FaultWorld(AppHarness):
         super().__init__(sandbox, app, leaks, recipe.rules, personio={"apiVersion": recipe.api_version})
         self.recipe = recipe
         self.hand_made_id = app.add_user(HAND_MADE, given_name="Works", family_name="Council", email=HAND_MADE)["id"]
+
+    async def run(self, **overrides: Any) -> RunTrace:
+        """A run, then the app done with any write the run left in flight (a run that gives up or is
+        cut short may leave some, which the app still stores): what the app holds is read after that."""
+        trace = await super().run(**overrides)
+        await eventually(lambda: self.app.serving == 0, what="the app done with the run's requests")
+        return trace
 
     def heal(self) -> None:
         """Every fault gone: the servers answer normally again."""

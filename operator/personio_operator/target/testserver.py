@@ -164,6 +164,7 @@ class ScimTestServer:
         self.faults = Faults()
         self.requests: list[RecordedRequest] = []
         self._requests_lock = threading.Lock()
+        self._serving = 0  # requests being processed now (an injected delay included)
         self.storage = InMemoryStorage()
         service_config = load_default_service_provider_config().model_dump()
         for key, value in (config or {}).items():
@@ -233,6 +234,13 @@ class ScimTestServer:
         with self._requests_lock:
             self.requests.clear()
 
+    @property
+    def serving(self) -> int:
+        """Requests the server is processing right now: a client that went away may have left some,
+        which the server still stores (tests wait for 0 before they look)."""
+        with self._requests_lock:
+            return self._serving
+
     def users(self) -> list[dict[str, Any]]:
         """Stored users as the server would serialize them (read from storage, not through a client)."""
         return self._stored("User")
@@ -291,6 +299,15 @@ class ScimTestServer:
     # --- the middleware ----------------------------------------------------------------------------
 
     def _middleware(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        with self._requests_lock:
+            self._serving += 1
+        try:
+            return self._serve(environ, start_response)
+        finally:
+            with self._requests_lock:
+                self._serving -= 1
+
+    def _serve(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         if environ.get("HTTP_" + SEED_HEADER.upper().replace("-", "_")):
             return self.app(environ, start_response)
         method = environ["REQUEST_METHOD"].upper()

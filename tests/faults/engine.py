@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -83,7 +84,7 @@ class Scenario:
 
     @property
     def id(self) -> str:
-        return self.name.replace(" ", "-")
+        return re.sub(r"[^a-z0-9]+", "-", self.name.lower()).strip("-")
 
 
 # --- bound rules ---------------------------------------------------------------------------------------

@@ -59,12 +59,19 @@ async def first_runs(employees: int, budget: float, twins: bool, runs: int) -> N
             seen = len(app.requests)
             started = time.monotonic()
             report = await run_integration(
-                harness.spec(), secrets, trigger=Trigger.MANUAL, started_by="bench", budget_seconds=budget
+                harness.spec(),
+                secrets,
+                trigger=Trigger.MANUAL,
+                started_by="bench",
+                budget_seconds=budget,
+                destinations=harness.destinations,
             )
             print(f"\n== run {number}: {report.result.value} in {time.monotonic() - started:.1f}s")
             print(f"   users {report.users.model_dump()}\n   teams {report.teams.model_dump()}")
             if report.error:
                 print(f"   error: {report.error.splitlines()[0][:300]}")
+            for limit in report.app_limits:
+                print(f"   not synced: {limit}")
             failures = Counter(f"{o.kind} {o.action}: {_shape(o.error)}" for o in report.objects if not o.ok)
             for failure, count in failures.most_common():
                 print(f"   {count:4} x {failure[:200]}")

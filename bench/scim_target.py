@@ -39,7 +39,6 @@ def company(user_count: int, group_count: int) -> DesiredState:
                 family_name=f"Family{index}",
                 email=f"person{index}@bench.example",
                 title=f"Role {index % 17}",
-                manage_title=True,
                 user_type="Internal" if index % 10 else "External",
                 preferred_language="de",
                 employee_number=str(index),

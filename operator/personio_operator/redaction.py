@@ -35,6 +35,8 @@ from urllib.parse import quote, quote_plus
 
 from pydantic import BaseModel
 
+from personio_operator.safe_text import ELLIPSIS, clean_text
+
 _Model = TypeVar("_Model", bound=BaseModel)
 
 MASK = "***"
@@ -329,23 +331,13 @@ def redact_model(model: _Model) -> _Model:
 
 # --- text from outside ----------------------------------------------------------------------------
 
-# CSI / OSC / other ESC sequences, and their 8-bit forms
-_ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[@-Z\\-_]?|\x9b[0-?]*[ -/]*[@-~]")
-# Control characters, bidi embeddings/overrides/isolates and marks, invisible format characters,
-# tag characters and lone surrogates. Zero-width (non-)joiners stay: emoji and many scripts need them.
-_INVISIBLE = re.compile(
-    "[\x00-\x08\x0e-\x1f\x7f-\x84\x86-\x9f\u00ad\u061c\u180e\u200b\u200e\u200f\u202a-\u202e"
-    "\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb\U000e0000-\U000e007f\ud800-\udfff]"
-)
-
 
 def clean_untrusted(text: object, limit: int = DETAIL_LIMIT) -> str:
     """App- or Personio-provided text fit for a message: one line, no escapes, control, bidi or
     invisible characters, redacted, at most ``limit`` characters (cut with "…")."""
-    flat = str(text)[:_UNTRUSTED_INPUT_LIMIT]
-    flat = _INVISIBLE.sub("", _ANSI.sub("", flat))
-    flat = redact(" ".join(flat.split()))
-    return flat if len(flat) <= limit else flat[: max(0, limit - 1)] + "…"
+    # Cleaned before it is redacted (an invisible character inside a secret must not hide it), cut after.
+    flat = redact(clean_text(str(text)[:_UNTRUSTED_INPUT_LIMIT], None))
+    return flat if len(flat) <= limit else flat[: max(0, limit - 1)].rstrip(" ") + ELLIPSIS
 
 
 # --- logs -----------------------------------------------------------------------------------------

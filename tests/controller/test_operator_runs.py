@@ -155,6 +155,7 @@ async def test_test_annotation_plans_without_writing_and_run_now_records_who_ask
         assert test["startedBy"] == "alice@acme.example"
         assert test["personioReachable"] is True and test["targetReachable"] is True
         assert test["employeesFetched"] == 20
+        assert test["appLimits"] == []  # scim2-server declares every attribute the sync writes
         assert len(status["history"]) == 1  # a Test is not a run
 
         request = "2026-11-25T10:06:00Z by bob@acme.example"

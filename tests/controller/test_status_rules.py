@@ -231,6 +231,23 @@ def test_a_passing_test_clears_what_an_older_failing_test_left_in_status():
     assert patch["lastTest"]["warnings"] is None
 
 
+def test_last_test_shows_what_the_app_does_not_take_in_bounded_lines():
+    from personio_operator.api.status import LastTest
+    from personio_operator.controller.status import dry_run_finished
+
+    state = ObjectState(generation=1, active=True, history_limit=10, next_run=None)
+    limits = ["the app does not support the enterprise extension: manager is not synced"]
+    limits += [f"line {i} \x1b[31m{'Ω' * 5000}\r\nforged" for i in range(9)]
+    report = _report("t1", 0).model_copy(update={"app_limits": limits})
+
+    shown = dry_run_finished(PersonioIntegrationStatus(), state, report, "r by bob")["lastTest"]["appLimits"]
+
+    assert shown[0] == limits[0]
+    assert len(shown) == 5
+    assert all(len(line) <= 300 and "\x1b" not in line and "\n" not in line for line in shown)
+    LastTest.model_validate({"time": NOW, "startedBy": "bob", "result": "Passed", "appLimits": shown})
+
+
 def test_status_fields_that_cannot_be_read_are_left_out():
     from personio_operator.controller.decide import read_status
 

@@ -127,6 +127,12 @@ def applied(kube: Any, crd_applied: dict, servers: tuple[Any, Any], operator: Op
     integration["spec"]["target"]["scim"]["url"] = app.url
     namespace = integration["metadata"]["namespace"]
     core, custom = kube.CoreV1Api(), kube.CustomObjectsApi()
+    # A namespace left Terminating by a previous run refuses new objects (403): wait until it is gone.
+    poll(
+        lambda: _namespace_gone_or_active(core, namespace),
+        within=120,
+        what=f"namespace {namespace} to finish terminating",
+    )
     for doc in documents:
         if doc["kind"] == "Namespace":
             _ignore_conflict(lambda doc=doc: core.create_namespace(doc))
@@ -140,6 +146,30 @@ def applied(kube: Any, crd_applied: dict, servers: tuple[Any, Any], operator: Op
         custom.delete_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, integration["metadata"]["name"])
         poll(lambda: not _exists(custom, integration), within=60, what="the integration to be deleted")
         core.delete_namespace(namespace)
+        poll(lambda: _namespace_gone(core, namespace), within=120, what=f"namespace {namespace} to be gone")
+
+
+def _namespace_gone(core: Any, name: str) -> bool:
+    from kubernetes.client.exceptions import ApiException
+
+    try:
+        core.read_namespace(name)
+    except ApiException as err:
+        if err.status == 404:
+            return True
+        raise
+    return False
+
+
+def _namespace_gone_or_active(core: Any, name: str) -> bool:
+    from kubernetes.client.exceptions import ApiException
+
+    try:
+        return core.read_namespace(name).status.phase != "Terminating"
+    except ApiException as err:
+        if err.status == 404:
+            return True
+        raise
 
 
 def _exists(custom: Any, integration: dict[str, Any]) -> bool:

@@ -258,6 +258,7 @@ async def test_a_cancelled_run_hands_over_a_report_of_its_writes(harness: Harnes
             trigger=Trigger.SCHEDULED,
             started_by="schedule",
             on_interrupted=interrupted.append,
+            destinations=harness.destinations,
         )
     )
     await eventually(lambda: stall.fired == 1 and len(harness.users()) >= 2, within=20)

@@ -454,7 +454,7 @@ def integration_file(tmp_path: Path, personio_url: str, scim_url: str) -> Path:
 
 def cli(*args: str) -> Any:
     env = {"PERSONIO_CLIENT_ID": DEFAULT_CLIENT_ID, "PERSONIO_CLIENT_SECRET": PERSONIO_SECRET, "SCIM_TOKEN": SCIM_TOKEN}
-    return CliRunner().invoke(main, list(args), env=env)
+    return CliRunner().invoke(main, [*args, "--allow-url", "http://127.0.0.1:*"], env=env)
 
 
 @pytest.mark.parametrize("output", ["--json", "text"])

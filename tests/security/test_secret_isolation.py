@@ -34,8 +34,7 @@ from personio_operator.controller.kube import InvalidNameError, KubeApi, shown
 from personio_operator.controller.secrets import read_run_secrets, secret_versions
 from personio_operator.controller.settings import OperatorSettings, SecretAccess
 from personio_operator.errors import ConfigurationError
-from tests.controller.emulator import RealisticEmulator
-from tests.controller.harness import Api, declare_resources
+from tests.controller.harness import Api
 
 OWN = "tenant-acme"
 OTHER = "tenant-globex"
@@ -82,24 +81,6 @@ HOSTILE_NAMESPACES = [
     "Tenant-Acme",
     "x" * 64,
 ]
-
-
-@pytest.fixture
-def kmock_options() -> dict:
-    return {"cls": RealisticEmulator}
-
-
-@pytest.fixture
-def cluster(kmock: kmock.KubernetesEmulator) -> kmock.KubernetesEmulator:
-    declare_resources(kmock)
-    return kmock
-
-
-@pytest.fixture
-async def api(cluster: kmock.KubernetesEmulator) -> AsyncIterator[Api]:
-    client = Api(cluster)
-    yield client
-    await client.aclose()
 
 
 @pytest.fixture

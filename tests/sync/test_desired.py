@@ -3,6 +3,7 @@ from hypothesis import strategies as st
 
 from personio_operator.personio.models import Attribute, EmploymentStatus, EmploymentType, NamedRef, PersonRef
 from personio_operator.sync.desired import build_desired
+from personio_operator.target.models import UserField
 from tests.sync.factories import make_spec, person
 
 ALL_TEAMS = {"supervisor": True, "team": True, "department": True, "office": True, "employmentType": True}
@@ -26,7 +27,7 @@ def test_user_fields_follow_the_seed() -> None:
     assert user.external_id == "personio:7"
     assert user.user_name == user.email == "peter.wright@acme.example"
     assert (user.given_name, user.family_name) == ("Peter", "Wright")
-    assert user.title == "CTO" and user.manage_title
+    assert user.title == "CTO" and UserField.TITLE in user.managed
     assert user.user_type == "Internal"
     assert user.employee_number == "7"
     assert user.department == "IT"
@@ -37,7 +38,7 @@ def test_user_fields_follow_the_seed() -> None:
 def test_job_title_only_with_users_job_title() -> None:
     build = build_desired([person("1", position="CTO")], make_spec(users={"jobTitle": False}))
     (user,) = build.state.users
-    assert user.title is None and not user.manage_title
+    assert user.title is None and UserField.TITLE not in user.managed
 
 
 def test_external_staff_only_with_include_external() -> None:
@@ -158,7 +159,7 @@ def test_manager_links_not_managed_when_supervisor_not_returned() -> None:
     build = build_desired(
         [person("1"), person("2", supervisor="1")], make_spec(), available=set(Attribute) - {Attribute.SUPERVISOR}
     )
-    assert not build.manages_manager
+    assert UserField.MANAGER not in build.managed
     assert all(u.manager_external_id is None for u in build.state.users)
 
 
@@ -245,7 +246,7 @@ def test_output_is_deterministic() -> None:
 def test_department_unit_name_is_not_managed_when_department_not_returned() -> None:
     member = person("1").model_copy(update={"department": NamedRef(id="1", name="IT")})
     build = build_desired([member], make_spec(), available=set(Attribute) - {Attribute.DEPARTMENT})
-    assert build.state.users[0].department is None and not build.manages_department
+    assert build.state.users[0].department is None and UserField.DEPARTMENT not in build.managed
 
 
 def test_held_people_keep_their_teams_and_stay_manager_link_targets() -> None:

@@ -17,7 +17,6 @@ def desired_user(person_id: int, **overrides: Any) -> DesiredUser:
         "family_name": f"Family{person_id}",
         "email": f"person{person_id}@acme.example",
         "title": f"Title {person_id}",
-        "manage_title": True,
         "user_type": "Internal",
         "preferred_language": "de",
         "employee_number": str(person_id),

@@ -9,6 +9,7 @@ import pytest
 
 from personio_operator.http_retry import retry_after_seconds
 from personio_operator.target.discovery import ScimFeatures, features_from_config
+from personio_operator.target.models import ALL_USER_FIELDS, UserField
 from personio_operator.target.payloads import (
     ENTERPRISE_URN,
     PayloadError,
@@ -88,7 +89,7 @@ def test_creation_payload_round_trips_every_attribute():
 
 
 def test_unmanaged_title_is_not_sent_on_create():
-    payload = user_creation_payload(desired_user(1, title="Ignored", manage_title=False))
+    payload = user_creation_payload(desired_user(1, title="Ignored", managed=ALL_USER_FIELDS - {UserField.TITLE}))
     assert "title" not in payload
 
 

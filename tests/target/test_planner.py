@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from personio_operator.target.models import DesiredState, ScimUser, TargetState
+from personio_operator.target.models import (
+    ALL_USER_FIELDS,
+    IDENTITY_FIELDS,
+    DesiredState,
+    ScimUser,
+    TargetState,
+    UserField,
+)
 from personio_operator.target.plan import GroupAction, UserAction
 from personio_operator.target.planner import REASON_GONE, REASON_INACTIVE, plan_target
 from tests.target.factories import desired_group, desired_user, scim_group, scim_user_for
@@ -43,7 +50,7 @@ def test_update_lists_only_the_attributes_that_differ():
 
 
 def test_title_is_not_compared_when_not_managed_and_language_only_on_create():
-    ada = desired_user(1, title=None, manage_title=False, preferred_language="en")
+    ada = desired_user(1, title=None, managed=ALL_USER_FIELDS - {UserField.TITLE}, preferred_language="en")
     current = TargetState(users=[scim_user_for(ada, "a", title="Set by hand", preferred_language="de")])
 
     plan = plan_target(DesiredState(users=[ada]), current)
@@ -251,3 +258,25 @@ def test_planner_warnings_have_kinds_and_show_app_values_cleanly():
     kinds = {w.kind.value for w in plan.warnings}
     assert {"UserNameTaken", "HandMadeGroup", "NoAccount"} <= kinds
     assert all("\x1b" not in w.text and "\u202e" not in w.text and len(w.text) < 600 for w in plan.warnings)
+
+
+def test_unmanaged_attributes_are_never_planned_for_updates_adoptions_or_manager_links():
+    core_only = IDENTITY_FIELDS | {UserField.GIVEN_NAME, UserField.FAMILY_NAME, UserField.EMAILS}
+    boss = desired_user(1, managed=core_only)
+    ours = desired_user(2, managed=core_only, manager_external_id="personio:1")
+    newcomer = desired_user(3, managed=core_only, manager_external_id="personio:1")
+    current = TargetState(
+        users=[
+            scim_user_for(boss, "b", title=None, user_type=None, employee_number=None, department=None),
+            scim_user_for(ours, "o", title="Other", department="Elsewhere", manager_id=None),
+            scim_user_for(newcomer, "n", external_id=None, title=None, user_type="Vendor"),  # hand-made: adopted
+        ]
+    )
+
+    plan = plan_target(DesiredState(users=[boss, ours, newcomer]), current)
+
+    (adopt,) = plan.users
+    assert adopt.action is UserAction.ADOPT
+    assert [change.field for change in adopt.changes] == ["externalId"]
+    assert plan.manager_links == []
+    assert plan.users_unchanged == 2

@@ -25,6 +25,7 @@ MAX_WARNING_LINE = 300
 MAX_WARNING_EXAMPLES = 5
 MAX_WARNING_KINDS = 10
 MAX_WARNING_KIND = 63
+MAX_APP_LIMITS = 5  # lines saying what the app does not take (there are at most three kinds today)
 
 
 class _Model(BaseModel):
@@ -146,6 +147,11 @@ class LastTest(_Model):
     employees_fetched: int = 0
     missing_attributes: list[str] = Field(
         default_factory=list, description="Personio attributes the API credentials cannot read."
+    )
+    app_limits: list[Annotated[str, Field(max_length=MAX_WARNING_LINE)]] = Field(
+        default_factory=list,
+        max_length=MAX_APP_LIMITS,
+        description="What the app does not take (from its /Schemas and /ResourceTypes), in words; not synced.",
     )
     users: UserCounts = Field(default_factory=UserCounts, description="What a run would change.")
     teams: TeamCounts = Field(default_factory=TeamCounts, description="What a run would change.")

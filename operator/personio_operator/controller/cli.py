@@ -12,9 +12,12 @@ from typing import Any
 import click
 
 from personio_operator.api import GROUP, KIND, PLURAL, VERSION
+from personio_operator.controller.identity import IdentityError, RequesterSource, resolve_requester
 from personio_operator.controller.settings import OperatorSettings
 from personio_operator.controller.triggers import RUN_REQUEST_ANNOTATION, TEST_REQUEST_ANNOTATION, format_request
 from personio_operator.redaction import install_log_redaction
+
+_API_TIMEOUT_SECONDS = (10.0, 30.0)  # connect, read
 
 
 class _DropRoutineTicks(logging.Filter):
@@ -85,7 +88,10 @@ def trigger_group() -> None:
 def _trigger_options(fn: Any) -> Any:
     fn = click.argument("name")(fn)
     fn = click.option("-n", "--namespace", help="Namespace (default: the kubeconfig context's).")(fn)
-    fn = click.option("--as-user", help="Record this person as the requester (default: the kubeconfig user).")(fn)
+    fn = click.option(
+        "--as-user",
+        help="Record this person as the requester (default: who the API server says you are).",
+    )(fn)
     fn = click.option("--kubeconfig", type=click.Path(dir_okay=False), help="Kubeconfig file.")(fn)
     fn = click.option("--context", help="Kubeconfig context.")(fn)
     fn = click.option(
@@ -134,13 +140,25 @@ def _trigger(
         active = next((c for c in contexts if c["name"] == context), active)
     kube_context = (active or {}).get("context", {})
     namespace = namespace or kube_context.get("namespace") or "default"
-    user = as_user or kube_context.get("user") or "unknown"
-    value = format_request(datetime.now(UTC), user)
+    try:
+        requester = resolve_requester(as_user, kube_context.get("user"))
+    except IdentityError as err:
+        raise click.ClickException(str(err)) from None
+    if requester.source is RequesterSource.KUBECONFIG:
+        click.echo(
+            "Warning: this Kubernetes API server has no SelfSubjectReview API (authentication.k8s.io/v1, "
+            f"Kubernetes 1.28+), so the requester recorded is {requester.name!r}, the kubeconfig's user entry, "
+            "which the API server has not confirmed.",
+            err=True,
+        )
+    value = format_request(datetime.now(UTC), requester.name)
 
     api = client.CustomObjectsApi()
     patch = {"metadata": {"annotations": {annotation: value}}}
     try:
-        api.patch_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, name, patch)
+        api.patch_namespaced_custom_object(
+            GROUP, VERSION, namespace, PLURAL, name, patch, _request_timeout=_API_TIMEOUT_SECONDS
+        )
     except ApiException as err:
         if err.status == 404:
             raise click.ClickException(f"{KIND} {name!r} not found in namespace {namespace!r}") from None
@@ -149,7 +167,7 @@ def _trigger(
                 f"not allowed to annotate {KIND} {name!r} in namespace {namespace!r} (HTTP {err.status})"
             ) from None
         raise click.ClickException(f"the Kubernetes API refused the request (HTTP {err.status})") from None
-    click.echo(f"Requested: {annotation}={value} on {namespace}/{name}")
+    click.echo(f"Requested: {annotation}={value} on {namespace}/{name} (requester from {requester.source})")
     if wait:
         status = _wait_until_handled(api, namespace, name, handled_field, value, timeout)
         outcome, ok = _describe_outcome(annotation, status)
@@ -163,7 +181,10 @@ def _wait_until_handled(
 ) -> dict[str, Any]:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        status = api.get_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, name).get("status") or {}
+        obj = api.get_namespaced_custom_object(
+            GROUP, VERSION, namespace, PLURAL, name, _request_timeout=_API_TIMEOUT_SECONDS
+        )
+        status = obj.get("status") or {}
         if status.get(handled_field) == value and not status.get("currentRun"):
             return status
         time.sleep(1)

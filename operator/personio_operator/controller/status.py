@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from personio_operator.api.status import (
+    MAX_APP_LIMITS,
     MAX_MESSAGE,
     MAX_WARNING_EXAMPLES,
     MAX_WARNING_KIND,
@@ -309,6 +310,7 @@ def dry_run_finished(status: PersonioIntegrationStatus, state: ObjectState, repo
         target_reachable=bool(test and test.target_reachable),
         employees_fetched=test.employees_fetched if test else 0,
         missing_attributes=list(test.missing_attributes) if test else [],
+        app_limits=[one_line(line, MAX_WARNING_LINE) for line in report.app_limits[:MAX_APP_LIMITS]],
         users=UserCounts(**report.users.model_dump(include=set(UserCounts.model_fields))),
         teams=TeamCounts(**report.teams.model_dump(include=set(TeamCounts.model_fields))),
         warnings=warning_summary(report.warning_summary),

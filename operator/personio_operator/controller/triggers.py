@@ -2,7 +2,9 @@
 
 The value is free text; the operator acts whenever it differs from the value it last handled
 (kept in status). ``personio-operator trigger`` writes ``<RFC 3339 time> by <user>`` so the run
-history can show who asked.
+history can show who asked, ``<user>`` being who the API server says the caller is
+(``controller/identity.py``). It remains a claim: anyone allowed to annotate the integration can write
+any name; the API server's audit log records who really did.
 """
 
 from __future__ import annotations

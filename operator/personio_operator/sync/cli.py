@@ -10,6 +10,7 @@ import getpass
 import json
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -63,12 +64,15 @@ def register(group: click.Group) -> None:
     group.add_command(demo_command)
 
 
+def _run_options(command: Callable[..., None]) -> Callable[..., None]:
+    """The options ``plan`` and ``sync`` share."""
+    for option in (_allow_url_option, _started_by_option, _json_option, _secrets_option, _file_option):
+        command = option(command)
+    return command
+
+
 @click.command("plan")
-@_file_option
-@_secrets_option
-@_json_option
-@_started_by_option
-@_allow_url_option
+@_run_options
 def plan_command(
     integration_file: Path,
     secret_files: tuple[Path, ...],
@@ -83,11 +87,7 @@ def plan_command(
 
 
 @click.command("sync")
-@_file_option
-@_secrets_option
-@_json_option
-@_started_by_option
-@_allow_url_option
+@_run_options
 def sync_command(
     integration_file: Path,
     secret_files: tuple[Path, ...],

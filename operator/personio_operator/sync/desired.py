@@ -12,8 +12,11 @@ its team out. Warnings name people by id and name, cleaned and shortened (``desc
 
 Supervisor teams hold the supervisor (when they have an active account) and their direct reports.
 A team exists while at least one in-scope person belongs to it. Held people keep their place: they
-stay members of their teams and the manager of their reports (the runner drops those who have no
-account in the app), so a data problem in Personio never strips anyone of anything.
+stay members of their teams and the manager of their reports (the planner leaves out those who have
+no account in the app), so a data problem in Personio never strips anyone of anything.
+
+What is managed of each user (``DesiredUser.managed``) is decided here, once: what the spec wants,
+what Personio returned for somebody and what the app holds (``sync.attributes.managed_user_fields``).
 """
 
 from __future__ import annotations
@@ -27,13 +30,16 @@ from personio_operator.api.spec import PersonioIntegrationSpec, TeamKind
 from personio_operator.personio.models import Attribute, Employee, EmploymentType, NamedRef
 from personio_operator.run_warnings import RunWarning, WarningKind, warning
 from personio_operator.safe_text import MAX_TEXT_LENGTH, clean_text, shown
+from personio_operator.sync.attributes import managed_user_fields
 from personio_operator.sync.naming import check_templates, team_name
 from personio_operator.sync.scope import Decision, ScopeDecision, decide
 from personio_operator.target.emails import InvalidEmailError, normalized_email
 from personio_operator.target.models import (
+    ALL_USER_FIELDS,
     DesiredGroup,
     DesiredState,
     DesiredUser,
+    UserField,
     group_external_id,
     user_external_id,
 )
@@ -46,14 +52,19 @@ LISTED_PEOPLE = 5  # people named in one warning; the rest are counted
 
 @dataclass
 class DesiredBuild:
-    """The desired state plus what the planner cannot know on its own."""
+    """The desired state (what the planner plans from) and the warnings found while making it."""
 
     state: DesiredState
     warnings: list[RunWarning] = field(default_factory=list)
-    held: frozenset[str] = frozenset()  # user externalIds whose accounts must be left exactly as they are
-    inactive_reasons: dict[str, str] = field(default_factory=dict)  # externalId -> why it gets no active account
-    manages_manager: bool = True  # False when Personio returned no supervisor for anybody
-    manages_department: bool = True  # False when Personio returned no department for anybody
+    managed: frozenset[UserField] = ALL_USER_FIELDS  # what is written of each user
+
+    @property
+    def held(self) -> frozenset[str]:
+        return self.state.held
+
+    @property
+    def inactive_reasons(self) -> dict[str, str]:
+        return self.state.inactive_reasons
 
 
 @dataclass
@@ -70,10 +81,12 @@ def build_desired(
     spec: PersonioIntegrationSpec,
     *,
     available: frozenset[Attribute] | set[Attribute] | None = None,
+    app: Iterable[UserField] = ALL_USER_FIELDS,
 ) -> DesiredBuild:
-    """``available``: attributes Personio returned for at least somebody (None = all of them)."""
+    """``available``: attributes Personio returned for at least somebody (None = all of them);
+    ``app``: the user attributes the app holds (``ScimDialect.user_fields``)."""
     check_templates(spec.teams.name_templates)
-    available_attributes = set(Attribute) if available is None else set(available)
+    managed = managed_user_fields(spec, available, app)
     warnings: list[RunWarning] = []
     people = _unique_people(employees, spec, warnings)
     _hold_unusable_emails(people, warnings)
@@ -82,20 +95,17 @@ def build_desired(
     active = [p for p in people if p.decision.decision is Decision.ACTIVE]
     kept = [p for p in people if p.decision.decision is not Decision.INACTIVE]  # active or held
     by_id = {p.employee.id: p for p in people}
-    manages_manager = Attribute.SUPERVISOR in available_attributes
-    manages_department = Attribute.DEPARTMENT in available_attributes
-    managers = _manager_links(active, by_id, warnings) if manages_manager else {}
+    managers = _manager_links(active, by_id, warnings) if UserField.MANAGER in managed else {}
 
-    users = [_desired_user(p, spec, managers, manages_department, warnings) for p in active]
+    users = [_desired_user(p, spec, managers, managed, warnings) for p in active]
     groups = _desired_groups(kept, by_id, spec, warnings)
-    return DesiredBuild(
-        state=DesiredState(users=sorted(users, key=lambda u: u.external_id), groups=groups),
-        warnings=warnings,
+    state = DesiredState(
+        users=sorted(users, key=lambda u: u.external_id),
+        groups=groups,
         held=frozenset(p.external_id for p in people if p.decision.decision is Decision.HOLD),
         inactive_reasons={p.external_id: p.decision.reason for p in people if p.decision.decision is Decision.INACTIVE},
-        manages_manager=manages_manager,
-        manages_department=manages_department,
     )
+    return DesiredBuild(state=state, warnings=warnings, managed=managed)
 
 
 def describe(employee: Employee) -> str:
@@ -223,7 +233,7 @@ def _desired_user(
     person: _Person,
     spec: PersonioIntegrationSpec,
     managers: dict[str, str | None],
-    manages_department: bool,
+    managed: frozenset[UserField],
     warnings: list[RunWarning],
 ) -> DesiredUser:
     employee = person.employee
@@ -238,10 +248,10 @@ def _desired_user(
             f"{describe(employee)} has no {missing} in Personio; it stays empty in the app",
         )
     title = None
-    if spec.users.job_title and employee.position:
+    if UserField.TITLE in managed and employee.position:
         title = clean_name(employee.position, "job title", employee, warnings) or None
     department = None
-    if manages_department and employee.department is not None:
+    if UserField.DEPARTMENT in managed and employee.department is not None:
         department = clean_text(employee.department.name) or None
     return DesiredUser(
         external_id=person.external_id,
@@ -251,12 +261,12 @@ def _desired_user(
         email=person.email,
         active=True,
         title=title,
-        manage_title=spec.users.job_title,
         user_type=USER_TYPES.get(employee.employment_type) if employee.employment_type else None,
         preferred_language=spec.default_language.value,
         employee_number=employee.id,
         department=department,
         manager_external_id=managers.get(employee.id),
+        managed=managed,
     )
 
 

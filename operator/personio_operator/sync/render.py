@@ -38,13 +38,22 @@ def plan_summary(plan: TargetPlan) -> str:
     )
 
 
-def render_plan(plan: TargetPlan, names: Mapping[str, str] | None = None, warnings: Sequence[object] = ()) -> str:
+def render_plan(
+    plan: TargetPlan,
+    names: Mapping[str, str] | None = None,
+    warnings: Sequence[object] = (),
+    app_limits: Sequence[str] = (),
+) -> str:
     """``names`` maps user externalIds to userNames so membership changes read as people;
-    ``warnings`` are strings or ``RunWarning``s (shown by their text)."""
+    ``warnings`` are strings or ``RunWarning``s (shown by their text); ``app_limits`` say what the
+    app does not take (``ScimDialect.limits``)."""
     names = names or {}
     lines = [f"Plan: {plan_summary(plan)}"]
     if plan.is_empty:
         lines.append("Nothing to change: the app already matches Personio.")
+    if app_limits:
+        lines += ["", "Not synced (what this app does not take)"]
+        lines += [f"  - {shown(limit, _LINE_LENGTH)}" for limit in app_limits]
     if plan.users:
         width = max(len(shown(op.user_name, _NAME_WIDTH)) for op in plan.users)
         lines += ["", "Users", *[_user_line(op, width) for op in plan.users]]
@@ -166,6 +175,9 @@ def render_report(report: RunReport, *, with_warnings: bool = True) -> str:
     ]
     if report.error:
         lines.append(f"  error        {shown(report.error, _LINE_LENGTH)}")
+    if report.app_limits and not report.plan_text:  # the plan text says it already
+        lines.append("  not synced   what this app does not take:")
+        lines += [f"    - {shown(limit, _LINE_LENGTH)}" for limit in report.app_limits]
     failed = [obj for obj in report.objects if not obj.ok]
     if failed:
         lines.append(f"  failed       {len(failed)} object(s):")

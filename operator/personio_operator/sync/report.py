@@ -77,6 +77,9 @@ class RunReport(_Model):
     objects: list[ObjectResult] = Field(default_factory=list)  # failed ones first, then the rest
     test: TestResult | None = None
     plan_text: str | None = None  # the rendered plan (for Tests and the CLI)
+    # What the app does not take (from its /Schemas and /ResourceTypes), in words, once each: those
+    # attributes are not synced. Not an error, e.g. "the app does not support the enterprise extension: ...".
+    app_limits: list[str] = Field(default_factory=list)
     # The plan itself, for machines (``plan --json``). Left out of dumps unless asked for, so that
     # status.history stays small: ``report.model_dump(by_alias=True, include=...)`` or the CLI.
     plan: TargetPlan | None = Field(default=None, exclude=True)

@@ -35,7 +35,7 @@ from personio_operator.personio.models import FetchResult
 from personio_operator.redaction import redact_model
 from personio_operator.run_warnings import HOLDING_KINDS, RunWarning
 from personio_operator.safe_text import shown
-from personio_operator.sync.attributes import requested_attributes
+from personio_operator.sync.attributes import requested_attributes, wanted_user_fields
 from personio_operator.sync.counting import count, planned_objects
 from personio_operator.sync.desired import DesiredBuild, build_desired
 from personio_operator.sync.naming import check_templates
@@ -43,7 +43,6 @@ from personio_operator.sync.render import render_plan
 from personio_operator.sync.report import ObjectResult, RunReport, RunResult, TestResult, Trigger, WarningSummary
 from personio_operator.sync.safety import check_deactivations, check_fetch, check_not_empty
 from personio_operator.sync.secrets import RunSecrets
-from personio_operator.sync.tailor import fit_desired, tailor_plan
 from personio_operator.target.applier import apply_plan
 from personio_operator.target.client import ScimClient
 from personio_operator.target.models import TargetState
@@ -69,6 +68,7 @@ class _Progress:
     warnings: list[RunWarning] = field(default_factory=list)
     plan: TargetPlan | None = None
     plan_text: str | None = None
+    app_limits: list[str] = field(default_factory=list)  # what the app does not take, in words
     objects: list[ObjectResult] = field(default_factory=list)  # filled by the applier as objects are done
     writing: bool = False  # the applier was started: the app may have changed
     written_all: bool = False  # the applier went through the whole plan
@@ -165,9 +165,7 @@ async def _run(
     check_templates(spec.teams.name_templates)
     fetched = await _fetch(spec, secrets, progress, budget_seconds, guard)
     check_fetch(fetched, spec)
-    requested = requested_attributes(spec)
-    build = build_desired(fetched.employees, spec, available=requested - set(fetched.missing_attributes))
-    progress.warnings += build.warnings
+    available = requested_attributes(spec) - set(fetched.missing_attributes)
 
     ref = spec.target.scim.credentials_secret_ref
     async with (
@@ -181,9 +179,13 @@ async def _run(
             token_hint=f"key {ref.key!r} of Secret {ref.name!r}",
         ) as scim,
     ):
-        await scim.discover()
+        dialect = await scim.discover()
         current = await scim.read_state()
         progress.test.target_reachable = True
+        # What is managed of each user is decided once, from the spec, Personio and the app together.
+        build = build_desired(fetched.employees, spec, available=available, app=dialect.user_fields)
+        progress.warnings += build.warnings
+        progress.app_limits = dialect.limits(wanted_user_fields(spec, available))
         plan = _plan(build, current, progress)
         check_not_empty(fetched, plan.managed_users_before)
         check_deactivations(plan, spec)
@@ -230,11 +232,11 @@ async def _fetch(
 
 
 def _plan(build: DesiredBuild, current: TargetState, progress: _Progress) -> TargetPlan:
-    plan = tailor_plan(plan_target(fit_desired(build, current), current), build)
+    plan = plan_target(build.state, current)
     names = {user.external_id: user.user_name for user in current.users if user.external_id}
     names.update({user.external_id: user.user_name for user in build.state.users})
     progress.plan = plan
-    progress.plan_text = render_plan(plan, names, warnings=progress.warnings)
+    progress.plan_text = render_plan(plan, names, warnings=progress.warnings, app_limits=progress.app_limits)
     progress.warnings += plan.warnings
     return plan
 
@@ -275,6 +277,7 @@ def _finish(report: RunReport, progress: _Progress, dry_run: bool) -> None:
     report.warning_summary = summarize_warnings(progress.warnings)
     report.plan_text = progress.plan_text
     report.plan = progress.plan
+    report.app_limits = progress.app_limits
     if dry_run:
         report.test = progress.test
     if progress.plan is None:

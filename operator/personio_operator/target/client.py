@@ -30,7 +30,16 @@ from pydantic import SecretStr
 from personio_operator.errors import ConfigurationError, SyncError, TransientError
 from personio_operator.http_retry import RETRYABLE_STATUSES, retry_after_seconds
 from personio_operator.redaction import clean_untrusted, redact, remember_secret
-from personio_operator.target.discovery import ScimFeatures, features_from_config
+from personio_operator.target.changes import adoption_changes
+from personio_operator.target.discovery import (
+    RESOURCE_TYPES,
+    SCHEMAS,
+    ScimDialect,
+    ScimFeatures,
+    dialect_from,
+    features_from_config,
+)
+from personio_operator.target.emails import address_spellings, user_name_key
 from personio_operator.target.errors import ScimConflictError, ScimRequestError
 from personio_operator.target.models import DesiredUser, ScimGroup, ScimUser, TargetState
 from personio_operator.target.payloads import (
@@ -51,7 +60,6 @@ from personio_operator.target.payloads import (
     user_patch_payload,
 )
 from personio_operator.target.plan import FieldChange
-from personio_operator.target.planner import adoption_changes
 from personio_operator.target.retry import RetryBudget, backoff_seconds
 
 log = logging.getLogger(__name__)
@@ -120,8 +128,12 @@ class ScimClient:
         self._member_removal_form = "filter"
         self._filter_refused = False
         self._patch_refused = False
-        self.features = ScimFeatures()
+        self.dialect = ScimDialect()
         self.stats = ScimStats()
+
+    @property
+    def features(self) -> ScimFeatures:
+        return self.dialect.features
 
     def __repr__(self) -> str:
         return f"ScimClient(url={self._shown_url!r})"
@@ -142,16 +154,35 @@ class ScimClient:
 
     # --- discovery and reading -------------------------------------------------------------------
 
-    async def discover(self) -> ScimFeatures:
-        """Read ``/ServiceProviderConfig``; without one the conservative defaults stay."""
+    async def discover(self) -> ScimDialect:
+        """Read the app's dialect: ``/ServiceProviderConfig``, ``/ResourceTypes``, ``/Schemas`` (see
+        ``target.discovery`` for what is assumed when one is missing or unreadable)."""
+        features = ScimFeatures()
         response = await self._send("GET", "/ServiceProviderConfig")
         if response.status_code == 200:
-            self.features = features_from_config(self._json(response, "/ServiceProviderConfig"))
+            features = features_from_config(self._json(response, "/ServiceProviderConfig"))
         elif response.status_code in (404, 501):
             log.info("%s has no ServiceProviderConfig; using conservative defaults", self._shown_url)
         else:
             raise self._unexpected(response, "GET /ServiceProviderConfig")
-        return self.features
+        resource_types = await self._discovery_document(RESOURCE_TYPES)
+        schemas = await self._discovery_document(SCHEMAS)
+        self.dialect = dialect_from(features, resource_types, schemas)
+        return self.dialect
+
+    async def _discovery_document(self, path: str) -> Any:
+        """The JSON of an optional discovery endpoint; None when the app has none or it cannot be read."""
+        try:
+            response = await self._send("GET", path)
+        except ConfigurationError as error:
+            # Some apps keep their schemas from ordinary tokens (403). A token or URL that is wrong for
+            # everything fails the /Users listing right after, with the same error.
+            log.info("%s: %s is not readable (%s)", self._shown_url, path, error)
+            return None
+        body = self._json(response, path, allow_empty=True) if response.status_code == 200 else None
+        if body is None:
+            log.info("%s: no readable %s (HTTP %s)", self._shown_url, path, response.status_code)
+        return body
 
     async def read_state(self) -> TargetState:
         """Every user and group in the app, managed or not. When one listing fails the other is stopped:
@@ -219,15 +250,21 @@ class ScimClient:
         return list(found.values())
 
     async def find_users(self, *, external_id: str | None = None, user_name: str | None = None) -> list[ScimUser]:
-        """Users with this externalId (exact) or userName (case-insensitive), by filter where supported."""
-        if (external_id is None) == (user_name is None):
-            raise ValueError("give exactly one of external_id and user_name")
-        attribute, value = ("externalId", external_id) if external_id is not None else ("userName", user_name)
-        assert value is not None
-        candidates = await self._filtered(self.list_users, attribute, value)
-        if external_id is not None:
+        """Users with this externalId (exact) or userName (as the planner matches them: ignoring case, the
+        domain in either IDNA spelling), by filter where supported."""
+        if external_id is not None and user_name is None:
+            candidates = await self._filtered(self.list_users, "externalId", external_id)
             return [user for user in candidates if user.external_id == external_id]
-        return [user for user in candidates if user.user_name.casefold() == value.casefold()]
+        if user_name is None or external_id is not None:
+            raise ValueError("give exactly one of external_id and user_name")
+        key, found = user_name_key(user_name), {}
+        for spelling in address_spellings(user_name):  # a filter compares the spelling it is given
+            for user in await self._filtered(self.list_users, "userName", spelling):
+                if user_name_key(user.user_name) == key:
+                    found.setdefault(user.id, user)
+            if not self._filtering:
+                break  # that was the full listing
+        return list(found.values())
 
     async def find_groups(self, *, external_id: str | None = None, display_name: str | None = None) -> list[ScimGroup]:
         if (external_id is None) == (display_name is None):
@@ -239,10 +276,14 @@ class ScimClient:
             return [group for group in candidates if group.external_id == external_id]
         return [group for group in candidates if group.display_name == value]
 
+    @property
+    def _filtering(self) -> bool:
+        return self.features.filter and not self._filter_refused
+
     async def _filtered(
         self, lister: Callable[[str | None], Awaitable[list[_Item]]], attribute: str, value: str
     ) -> list[_Item]:
-        if self.features.filter and not self._filter_refused:
+        if self._filtering:
             try:
                 return await lister(f"{attribute} eq {quote_filter_value(value)}")
             except ScimRequestError as error:
@@ -256,7 +297,7 @@ class ScimClient:
 
     async def create_user(self, desired: DesiredUser, *, manager_id: str | None = None) -> ScimUser:
         """Create the user; adopt instead when it already exists (409, or an earlier unclear POST)."""
-        payload = user_creation_payload(desired, manager_id=manager_id)
+        payload = user_creation_payload(desired, manager_id=manager_id, dialect=self.dialect)
         budget = RetryBudget(self._budget_seconds)
         while True:
             try:
@@ -297,12 +338,14 @@ class ScimClient:
             return
         path = f"/Users/{user_id}"
         if self.features.patch and not self._patch_refused:
-            response = await self._send("PATCH", path, body=user_patch_payload(changes))
+            response = await self._send("PATCH", path, body=user_patch_payload(changes, dialect=self.dialect))
             if response.status_code not in (405, 501):
                 self._check_write(response, f"update user {user_id}")
                 return
             self._patch_refused = True
-        await self._put_modified(path, lambda payload: apply_user_changes(payload, changes), f"update user {user_id}")
+        await self._put_modified(
+            path, lambda payload: apply_user_changes(payload, changes, dialect=self.dialect), f"update user {user_id}"
+        )
 
     async def set_active(self, user_id: str, active: bool) -> None:
         await self.patch_user(user_id, [FieldChange(field="active", old=not active, new=active)])

@@ -50,3 +50,28 @@ def email_key(value: str | None) -> str | None:
         return validate_email(text, check_deliverability=False).normalized
     except EmailNotValidError:
         return value
+
+
+def user_name_key(user_name: str) -> str:
+    """How userNames are matched (adoption, conflicts, look-ups): ignoring case, addresses in their normal
+    form, so ``Müller@xn--bcher-kva.de`` and ``müller@bücher.de`` are one user."""
+    return (email_key(user_name) or user_name).lower()
+
+
+def address_spellings(value: str) -> list[str]:
+    """The ways an app may have stored this address, for look-ups by filter (which compare the spelling
+    given, and at most ASCII letters ignoring case): as given, and with the domain in its Unicode and its
+    ASCII (IDNA, ``xn--``) form, each also in lower case. A value that is no address: as given."""
+    spellings = [value]
+    text = value.strip()
+    if len(text) > MAX_EMAIL_LENGTH or "@" not in text:
+        return spellings
+    try:
+        result = validate_email(text, check_deliverability=False)
+    except EmailNotValidError:
+        return spellings
+    unicode_form, ascii_form = result.normalized, f"{result.local_part}@{result.ascii_domain}"
+    for spelling in (unicode_form, unicode_form.lower(), ascii_form, ascii_form.lower()):
+        if spelling not in spellings:
+            spellings.append(spelling)
+    return spellings

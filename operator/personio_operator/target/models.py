@@ -12,6 +12,7 @@ same text the planner compared.
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
@@ -38,6 +39,32 @@ def group_external_id(kind: str, source_id: str) -> str:
 
 def is_managed_external_id(external_id: str | None) -> bool:
     return bool(external_id) and external_id.startswith(EXTERNAL_ID_PREFIX)
+
+
+class UserField(StrEnum):
+    """A user attribute the sync writes, by the name plans show (``FieldChange.field``)."""
+
+    EXTERNAL_ID = "externalId"
+    USER_NAME = "userName"
+    ACTIVE = "active"
+    GIVEN_NAME = "name.givenName"
+    FAMILY_NAME = "name.familyName"
+    DISPLAY_NAME = "displayName"
+    EMAILS = "emails"
+    TITLE = "title"
+    USER_TYPE = "userType"
+    PREFERRED_LANGUAGE = "preferredLanguage"
+    EMPLOYEE_NUMBER = "employeeNumber"  # the enterprise extension's
+    DEPARTMENT = "department"  # the enterprise extension's
+    MANAGER = "manager"  # the enterprise extension's
+
+
+ALL_USER_FIELDS = frozenset(UserField)
+# Who a user is and whether they may sign in: written to every app, whatever else it holds.
+IDENTITY_FIELDS = frozenset({UserField.EXTERNAL_ID, UserField.USER_NAME, UserField.ACTIVE})
+# Set when the account is created, then left to the people using the app.
+CREATE_ONLY_FIELDS = frozenset({UserField.DISPLAY_NAME, UserField.PREFERRED_LANGUAGE})
+ENTERPRISE_FIELDS = frozenset({UserField.EMPLOYEE_NUMBER, UserField.DEPARTMENT, UserField.MANAGER})
 
 
 class ScimUser(BaseModel):
@@ -77,7 +104,12 @@ class TargetState(BaseModel):
 
 
 class DesiredUser(BaseModel):
-    """A user as the sync wants it. ``preferred_language`` is applied on create only."""
+    """A user as the sync wants it, and which of its attributes the sync manages (``managed``).
+
+    An attribute that is not managed is never written, compared or cleared, whatever its value here:
+    the spec turned it off (``users.jobTitle``), Personio returned it for nobody, or the app does not
+    hold it. ``displayName`` and ``preferredLanguage`` are written on create only.
+    """
 
     model_config = ConfigDict(frozen=True)
 
@@ -87,13 +119,16 @@ class DesiredUser(BaseModel):
     family_name: AppText
     email: str
     active: bool = True
-    title: AppText | None = None  # None with users.jobTitle off: the attribute is not managed
-    manage_title: bool = False
+    title: AppText | None = None
     user_type: AppText | None = None  # "Internal" / "External"
     preferred_language: str | None = None
     employee_number: AppText | None = None  # Personio person id
     department: AppText | None = None
     manager_external_id: str | None = None  # linked after all users exist
+    managed: frozenset[UserField] = ALL_USER_FIELDS
+
+    def manages(self, field: UserField) -> bool:
+        return field in self.managed or field in IDENTITY_FIELDS
 
 
 class DesiredGroup(BaseModel):
@@ -105,5 +140,12 @@ class DesiredGroup(BaseModel):
 
 
 class DesiredState(BaseModel):
+    """Everything the plan is made from besides the app's state, so that it is made once, in one pass."""
+
     users: list[DesiredUser] = Field(default_factory=list)
     groups: list[DesiredGroup] = Field(default_factory=list)
+    # Users whose accounts are left exactly as they are (bad data in Personio): never changed or
+    # deactivated, kept in their teams; without an account they are left out of team member lists.
+    held: frozenset[str] = frozenset()
+    # Why a managed user gets no active account (externalId -> words), for deactivations.
+    inactive_reasons: dict[str, str] = Field(default_factory=dict)

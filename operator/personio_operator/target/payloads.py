@@ -3,13 +3,15 @@
 Reading is lenient: unknown attributes and extension schemas are ignored, string booleans such
 as ``"False"`` and numbers sent as strings are coerced. Writing builds RFC 7643/7644 payloads and
 lets scim2-models check them (a PATCH path that is not in the schema fails here, not at the server).
+A created user carries only the attributes the desired user manages (``DesiredUser.managed``, which
+includes what the app holds), and e-mails only with the sub-attributes the app declares (``dialect``).
 """
 
 from __future__ import annotations
 
 import copy
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from scim2_models import (
     Context,
@@ -28,8 +30,11 @@ from scim2_models import (
 )
 
 from personio_operator.safe_text import clean_text
-from personio_operator.target.models import DesiredUser, ScimGroup, ScimUser
+from personio_operator.target.models import DesiredUser, ScimGroup, ScimUser, UserField
 from personio_operator.target.plan import FieldChange
+
+if TYPE_CHECKING:
+    from personio_operator.target.discovery import ScimDialect
 
 LENIENT_POLICY = ScimPolicy(unknown=ScimPolicy.Unknown.ignore)
 EnterpriseScimUser = User[EnterpriseUser]
@@ -157,49 +162,71 @@ def first_error_text(error: ValueError) -> str:
 # --- writing -----------------------------------------------------------------------------------
 
 
-def user_creation_payload(desired: DesiredUser, *, manager_id: str | None = None) -> dict[str, Any]:
+def user_creation_payload(
+    desired: DesiredUser, *, manager_id: str | None = None, dialect: ScimDialect | None = None
+) -> dict[str, Any]:
+    """The POST /Users body: the attributes ``desired`` manages, nothing else."""
+
+    def managed(field: UserField, value: Any) -> Any:
+        return value if desired.manages(field) else None
+
+    given = managed(UserField.GIVEN_NAME, desired.given_name)
+    family = managed(UserField.FAMILY_NAME, desired.family_name)
     user = EnterpriseScimUser(
         user_name=desired.user_name,
         external_id=desired.external_id,
-        name=Name(given_name=desired.given_name, family_name=desired.family_name),
-        display_name=clean_text(f"{desired.given_name} {desired.family_name}") or None,
-        emails=[Email(value=desired.email, type="work", primary=True)],
+        name=Name(given_name=given, family_name=family) if given is not None or family is not None else None,
+        display_name=managed(UserField.DISPLAY_NAME, clean_text(f"{desired.given_name} {desired.family_name}") or None),
+        emails=[_email(desired.email, dialect)] if desired.manages(UserField.EMAILS) else None,
         active=desired.active,
-        title=desired.title if desired.manage_title else None,
-        user_type=desired.user_type,
-        preferred_language=desired.preferred_language,
+        title=managed(UserField.TITLE, desired.title),
+        user_type=managed(UserField.USER_TYPE, desired.user_type),
+        preferred_language=managed(UserField.PREFERRED_LANGUAGE, desired.preferred_language),
     )
     enterprise = EnterpriseUser(
-        employee_number=desired.employee_number,
-        department=desired.department,
-        manager=Manager(value=manager_id) if manager_id else None,
+        employee_number=managed(UserField.EMPLOYEE_NUMBER, desired.employee_number),
+        department=managed(UserField.DEPARTMENT, desired.department),
+        manager=Manager(value=manager_id) if manager_id and desired.manages(UserField.MANAGER) else None,
     )
     if enterprise.model_dump(exclude_none=True, exclude={"schemas"}):
         user[EnterpriseUser] = enterprise
     return user.model_dump(scim_ctx=Context.RESOURCE_CREATION_REQUEST)
 
 
-def user_patch_payload(changes: Iterable[FieldChange]) -> dict[str, Any]:
-    operations = [_user_operation(change) for change in changes]
+def _email(address: str, dialect: ScimDialect | None) -> Email:
+    """A work address in the form the app declares (``type`` and ``primary`` only when it has them)."""
+    with_type = dialect is None or dialect.email_type
+    with_primary = dialect is None or dialect.email_primary
+    return Email(value=address, type="work" if with_type else None, primary=True if with_primary else None)
+
+
+def _email_value(address: str, dialect: ScimDialect | None) -> list[dict[str, Any]]:
+    return [_email(address, dialect).model_dump(exclude_none=True)]
+
+
+def user_patch_payload(changes: Iterable[FieldChange], *, dialect: ScimDialect | None = None) -> dict[str, Any]:
+    operations = [_user_operation(change, dialect) for change in changes]
     patch = PatchOp[EnterpriseScimUser](operations=operations)
     return patch.model_dump(scim_ctx=Context.RESOURCE_PATCH_REQUEST)
 
 
-def _user_operation(change: FieldChange) -> PatchOperation[Any]:
+def _user_operation(change: FieldChange, dialect: ScimDialect | None) -> PatchOperation[Any]:
     path = USER_FIELD_PATHS.get(change.field)
     if path is None:
         raise ValueError(f"unknown user field {change.field!r}")
     value = change.new
     if value is None or value == "":
         return PatchOperation(op="remove", path=path)
-    if change.field == "emails":
-        value = [{"value": value, "type": "work", "primary": True}]
-    elif change.field == "manager":
+    if change.field == UserField.EMAILS:
+        value = _email_value(value, dialect)
+    elif change.field == UserField.MANAGER:
         value = {"value": value}
     return PatchOperation(op="replace", path=path, value=value)
 
 
-def apply_user_changes(payload: dict[str, Any], changes: Iterable[FieldChange]) -> dict[str, Any]:
+def apply_user_changes(
+    payload: dict[str, Any], changes: Iterable[FieldChange], *, dialect: ScimDialect | None = None
+) -> dict[str, Any]:
     """The full User payload with the changes applied, for servers without PATCH (PUT replaces all)."""
     result = copy.deepcopy(payload)
     result.pop("meta", None)
@@ -208,9 +235,9 @@ def apply_user_changes(payload: dict[str, Any], changes: Iterable[FieldChange]) 
         if path is None:
             raise ValueError(f"unknown user field {change.field!r}")
         value: Any = change.new
-        if change.field == "emails" and value:
-            value = [{"value": value, "type": "work", "primary": True}]
-        elif change.field == "manager" and value:
+        if change.field == UserField.EMAILS and value:
+            value = _email_value(value, dialect)
+        elif change.field == UserField.MANAGER and value:
             value = {"value": value}
         if path.startswith(ENTERPRISE_URN):
             container = result.setdefault(ENTERPRISE_URN, {})

@@ -11,11 +11,11 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from personio_operator.run_warnings import RunWarning
-from personio_operator.target.models import DesiredGroup, DesiredUser
+from personio_operator.target.models import DesiredGroup, DesiredUser, UserField
 
 
 class FieldChange(BaseModel):
-    field: str  # SCIM-side name, e.g. "title", "name.givenName", "emails", "userName", "active"
+    field: UserField  # SCIM-side name, e.g. "title", "name.givenName", "emails", "userName", "active"
     old: Any = None
     new: Any = None
 

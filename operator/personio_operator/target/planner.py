@@ -1,19 +1,21 @@
-"""``plan_target``: the deterministic diff between the desired state and what the app holds.
+"""``plan_target``: the deterministic diff between the desired state and what the app holds, made once.
 
 Decisions (documented in docs/architecture.md terms):
 
 * Users are matched by externalId. Without a match, an *unmanaged* app user (no externalId)
   whose userName equals the desired userName case-insensitively is adopted; an app user with
   that userName and any other externalId is a conflict (warning, no op), so nobody is duplicated.
-* Attributes are compared exactly, except that the app's userName and e-mail are read in our
-  normal form (``target.emails.email_key``: the domain in IDNA Unicode form), so an address the
-  app spells with punycode or an upper-case domain is the same mailbox and not rewritten on every
-  run. A change in the local part's casing IS an update (people fix casing), and because matching
-  is by externalId (or case-insensitive userName for adoption) it never leads to a second user.
-  ``preferredLanguage`` is set on create only; ``title`` only when the desired user manages it.
+* Only the attributes a desired user manages are compared and written (``target.changes``): the
+  spec, Personio and the app each decide what is managed, and nothing else is ever planned, so a
+  rerun against an app that drops attributes writes nothing. A change in the local part's casing
+  IS an update; because matching is by externalId (or userName for adoption) it never leads to a
+  second user. Manager links are planned only for users whose manager is managed.
+* Held users (bad data in Personio, ``DesiredState.held``) are left exactly as they are: never
+  deactivated, kept in their teams when they have an account, left out of member lists when not
+  (a team only they would fill is not created).
 * Inactive desired users are never created or adopted (there is nothing to deactivate); a managed
-  one that is active is deactivated. Managed users that are not desired and active are deactivated;
-  inactive ones are left alone. Users are never deleted.
+  one that is active is deactivated. Managed users that are not desired and active are deactivated,
+  with the reason the desired state gives; inactive ones are left alone. Users are never deleted.
 * Groups are matched by externalId only; unmanaged groups are never touched, even with the same
   name. Only managed users are ever removed from a group (hand-added members stay).
 """
@@ -21,18 +23,19 @@ Decisions (documented in docs/architecture.md terms):
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 
 from personio_operator.run_warnings import RunWarning, WarningKind, warning
 from personio_operator.safe_text import shown
-from personio_operator.target.emails import email_key
+from personio_operator.target.changes import adoption_changes, user_changes
+from personio_operator.target.emails import user_name_key
 from personio_operator.target.models import (
-    DesiredGroup,
     DesiredState,
     DesiredUser,
     ScimGroup,
     ScimUser,
     TargetState,
+    UserField,
     is_managed_external_id,
 )
 from personio_operator.target.plan import (
@@ -46,49 +49,10 @@ from personio_operator.target.plan import (
 )
 
 REASON_INACTIVE = "inactive in Personio"
-REASON_GONE = "gone from Personio or out of scope"
+REASON_GONE = "no longer in Personio"
 
 _USER_ACTION_ORDER = {action: index for index, action in enumerate(UserAction)}
 _GROUP_ACTION_ORDER = {action: index for index, action in enumerate(GroupAction)}
-
-
-def user_name_key(user_name: str) -> str:
-    """userNames are matched case-insensitively, addresses in their normal form."""
-    return (email_key(user_name) or user_name).lower()
-
-
-_AS_COMPARED: dict[str, Callable[[str | None], str | None]] = {"userName": email_key, "emails": email_key}
-
-
-def user_changes(current: ScimUser, desired: DesiredUser) -> list[FieldChange]:
-    """Field-level differences, excluding ``active`` and ``externalId`` (decided by the caller)."""
-    pairs: list[tuple[str, str | None, str | None]] = [
-        ("userName", current.user_name, desired.user_name),
-        ("name.givenName", current.given_name, desired.given_name),
-        ("name.familyName", current.family_name, desired.family_name),
-        ("emails", current.email, desired.email),
-        ("userType", current.user_type, desired.user_type),
-        ("employeeNumber", current.employee_number, desired.employee_number),
-        ("department", current.department, desired.department),
-    ]
-    if desired.manage_title:
-        pairs.append(("title", current.title, desired.title))
-    return [FieldChange(field=field, old=old, new=new) for field, old, new in pairs if _differs(field, old, new)]
-
-
-def _differs(field: str, old: str | None, new: str | None) -> bool:
-    as_compared = _AS_COMPARED.get(field)
-    if as_compared is not None:
-        old = as_compared(old)
-    return (old or None) != (new or None)
-
-
-def adoption_changes(current: ScimUser, desired: DesiredUser) -> list[FieldChange]:
-    """What adopting ``current`` for ``desired`` writes: our externalId, reactivation, attributes."""
-    changes = [FieldChange(field="externalId", old=current.external_id, new=desired.external_id)]
-    if desired.active and not current.active:
-        changes.append(FieldChange(field="active", old=False, new=True))
-    return changes + user_changes(current, desired)
 
 
 def plan_target(desired: DesiredState, current: TargetState) -> TargetPlan:
@@ -105,6 +69,8 @@ def plan_target(desired: DesiredState, current: TargetState) -> TargetPlan:
     synced: list[tuple[DesiredUser, ScimUser | None]] = []
 
     for wanted in sorted(desired.users, key=lambda user: user.external_id):
+        if wanted.external_id in desired.held:
+            continue  # left exactly as it is
         key = user_name_key(wanted.user_name)
         if key in seen_user_names and seen_user_names[key] != wanted.external_id:
             plan.warnings.append(
@@ -156,20 +122,20 @@ def plan_target(desired: DesiredState, current: TargetState) -> TargetPlan:
 
     desired_ids = {user.external_id for user in desired.users}
     for external_id, user in sorted(managed.items()):
-        if external_id not in desired_ids and user.active:
+        if external_id not in desired_ids and external_id not in desired.held and user.active:
             plan.users.append(
                 UserOp(
                     action=UserAction.DEACTIVATE,
                     external_id=external_id,
                     user_name=user.user_name,
                     user_id=user.id,
-                    changes=[FieldChange(field="active", old=True, new=False)],
-                    reason=REASON_GONE,
+                    changes=[FieldChange(field=UserField.ACTIVE, old=True, new=False)],
+                    reason=desired.inactive_reasons.get(external_id, REASON_GONE),
                 )
             )
 
     plan.manager_links = _manager_links(synced, resolvable, plan.warnings)
-    _plan_groups(plan, desired.groups, current.groups, managed, resolvable)
+    _plan_groups(plan, desired, current.groups, managed, resolvable)
     plan.users.sort(key=lambda op: (_USER_ACTION_ORDER[op.action], op.external_id))
     plan.groups.sort(key=lambda op: (_GROUP_ACTION_ORDER[op.action], op.external_id))
     return plan
@@ -203,11 +169,11 @@ def _managed_user_op(existing: ScimUser, wanted: DesiredUser) -> UserOp | None:
     changes = user_changes(existing, wanted)
     if wanted.active and not existing.active:
         action = UserAction.REACTIVATE
-        changes = [FieldChange(field="active", old=False, new=True), *changes]
+        changes = [FieldChange(field=UserField.ACTIVE, old=False, new=True), *changes]
         reason = None
     elif not wanted.active and existing.active:
         action = UserAction.DEACTIVATE
-        changes = [FieldChange(field="active", old=True, new=False), *changes]
+        changes = [FieldChange(field=UserField.ACTIVE, old=True, new=False), *changes]
         reason = REASON_INACTIVE
     elif changes:
         action, reason = UserAction.UPDATE, None
@@ -248,6 +214,8 @@ def _manager_links(
 ) -> list[ManagerLinkOp]:
     links: list[ManagerLinkOp] = []
     for wanted, existing in synced:
+        if not wanted.manages(UserField.MANAGER):
+            continue
         manager_external_id = wanted.manager_external_id
         if manager_external_id is not None and manager_external_id not in resolvable:
             warnings.append(
@@ -280,7 +248,7 @@ def _manager_links(
 
 def _plan_groups(
     plan: TargetPlan,
-    desired_groups: list[DesiredGroup],
+    desired: DesiredState,
     current_groups: list[ScimGroup],
     managed_users: dict[str, ScimUser],
     resolvable: dict[str, str | None],
@@ -303,10 +271,15 @@ def _plan_groups(
         managed_groups[group.external_id] = group
 
     wanted_ids = set()
-    for wanted in sorted(desired_groups, key=lambda group: group.external_id):
+    for wanted in sorted(desired.groups, key=lambda group: group.external_id):
+        # Held people keep their place in a team only when they have an account to keep it with.
+        candidates = {m for m in wanted.member_external_ids if m not in desired.held or m in managed_users}
+        existing = managed_groups.get(wanted.external_id)
+        if not candidates and existing is None:
+            continue  # only people without an account would fill it
         wanted_ids.add(wanted.external_id)
-        members = {member for member in wanted.member_external_ids if member in resolvable}
-        unknown = len(wanted.member_external_ids) - len(members)
+        members = {member for member in candidates if member in resolvable}
+        unknown = len(candidates) - len(members)
         if unknown:
             plan.warnings.append(
                 warning(
@@ -314,7 +287,6 @@ def _plan_groups(
                     f"{unknown} member(s) of {shown(wanted.display_name)!r} have no account and are left out",
                 )
             )
-        existing = managed_groups.get(wanted.external_id)
         if existing is None:
             if wanted.display_name in unmanaged_names:
                 plan.warnings.append(

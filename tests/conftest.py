@@ -4,4 +4,5 @@ pytest_plugins = [
     "tests.plugins.personio_sandbox",
     "tests.plugins.scim_server",
     "tests.plugins.django_scim_server",
+    "tests.plugins.leaks",
 ]

@@ -2,19 +2,23 @@
 
 It wraps the scim2-server WSGI application in a small middleware that records every request,
 injects faults (429 with ``Retry-After``, 5xx, slow answers, even after the write was stored, error
-details that echo the request's credentials)
+details that echo the request's credentials, a connection closed without an answer as a client sees a
+timeout, faults aimed at one object by a text in the request body)
 and imitates quirks of real targets (``text/json``, unknown attributes, string booleans,
 short pages, a server that only takes one member-removal form).
 
     with ScimTestServer(token="scim-token") as server:
         server.url                                  # http://127.0.0.1:PORT/v2
         server.faults.add(method="POST", path="/Users", status=429, retry_after=1, times=1)
+        server.faults.add(method="POST", path="/Users", drop_connection=True, after_processing=True)  # unclear write
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -35,6 +39,7 @@ USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"
 GROUP_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:Group"
 ENTERPRISE_SCHEMA = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 SEED_HEADER = "X-Test-Seed"  # requests made by the test harness itself are not recorded or faulted
+_CONNECTION_KEY = "testserver.connection"  # the client's socket, for faults that close it without an answer
 
 StartResponse = Callable[..., Any]
 
@@ -53,9 +58,15 @@ class Fault:
     detail: str = "injected"
     scim_type: str | None = None
     fired: int = 0
+    # Close the connection without an answer (what a client sees when its request times out); with
+    # ``after_processing`` the server has stored the write first: its outcome is unclear to the client.
+    drop_connection: bool = False
+    body_contains: str | None = None  # only requests whose body has this text (one object's requests)
 
-    def matches(self, method: str, path: str) -> bool:
+    def matches(self, method: str, path: str, body: bytes = b"") -> bool:
         if self.times is not None and self.fired >= self.times:
+            return False
+        if self.body_contains is not None and self.body_contains.encode() not in body:
             return False
         return method == self.method.upper() and (path == self.path or path.startswith(self.path.rstrip("/") + "/"))
 
@@ -85,18 +96,30 @@ class Faults:
         after_processing: bool = False,
         detail: str = "injected",
         scim_type: str | None = None,
+        drop_connection: bool = False,
+        body_contains: str | None = None,
     ) -> Fault:
         fault = Fault(
-            method.upper(), path, status, retry_after, times, delay_seconds, after_processing, detail, scim_type
+            method.upper(),
+            path,
+            status,
+            retry_after,
+            times,
+            delay_seconds,
+            after_processing,
+            detail,
+            scim_type,
+            drop_connection=drop_connection,
+            body_contains=body_contains,
         )
         with self.lock:
             self.items.append(fault)
         return fault
 
-    def take(self, method: str, path: str) -> Fault | None:
+    def take(self, method: str, path: str, body: bytes = b"") -> Fault | None:
         with self.lock:
             for fault in self.items:
-                if fault.matches(method, path):
+                if fault.matches(method, path, body):
                     fault.fired += 1
                     return fault
         return None
@@ -121,6 +144,11 @@ class _QuietHandler(WSGIRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         pass
 
+    def get_environ(self) -> dict[str, Any]:
+        environ = super().get_environ()
+        environ[_CONNECTION_KEY] = self.connection
+        return environ
+
 
 class ScimTestServer:
     def __init__(
@@ -136,6 +164,7 @@ class ScimTestServer:
         self.faults = Faults()
         self.requests: list[RecordedRequest] = []
         self._requests_lock = threading.Lock()
+        self._serving = 0  # requests being processed now (an injected delay included)
         self.storage = InMemoryStorage()
         service_config = load_default_service_provider_config().model_dump()
         for key, value in (config or {}).items():
@@ -205,6 +234,13 @@ class ScimTestServer:
         with self._requests_lock:
             self.requests.clear()
 
+    @property
+    def serving(self) -> int:
+        """Requests the server is processing right now: a client that went away may have left some,
+        which the server still stores (tests wait for 0 before they look)."""
+        with self._requests_lock:
+            return self._serving
+
     def users(self) -> list[dict[str, Any]]:
         """Stored users as the server would serialize them (read from storage, not through a client)."""
         return self._stored("User")
@@ -263,16 +299,27 @@ class ScimTestServer:
     # --- the middleware ----------------------------------------------------------------------------
 
     def _middleware(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        with self._requests_lock:
+            self._serving += 1
+        try:
+            return self._serve(environ, start_response)
+        finally:
+            with self._requests_lock:
+                self._serving -= 1
+
+    def _serve(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         if environ.get("HTTP_" + SEED_HEADER.upper().replace("-", "_")):
             return self.app(environ, start_response)
         method = environ["REQUEST_METHOD"].upper()
         path = environ.get("PATH_INFO", "").removeprefix("/v2") or "/"
         query = environ.get("QUERY_STRING", "")
         body_in = self._read_body(environ) if method != "GET" else b""
-        fault = self.faults.take(method, path)
+        fault = self.faults.take(method, path, body_in)
 
         if fault is not None and not fault.after_processing:
             time.sleep(fault.delay_seconds)
+            if fault.drop_connection:
+                return self._drop(method, path, query, start_response, body_in, environ)
             if fault.status is not None:
                 return self._reply_fault(fault, method, path, query, start_response, body_in, environ)
 
@@ -295,6 +342,8 @@ class ScimTestServer:
 
         if fault is not None and fault.after_processing:
             time.sleep(fault.delay_seconds)
+            if fault.drop_connection:
+                return self._drop(method, path, query, start_response, body_in, environ)
             if fault.status is not None:
                 return self._reply_fault(fault, method, path, query, start_response, body_in, environ)
 
@@ -331,6 +380,25 @@ class ScimTestServer:
         body = json.dumps(error).encode()
         self._record(method, path, query, status, faulted=True, body=body_in)
         return self._respond(start_response, status, headers, body)
+
+    def _drop(
+        self,
+        method: str,
+        path: str,
+        query: str,
+        start_response: StartResponse,
+        body_in: bytes,
+        environ: dict[str, Any],
+    ) -> Iterable[bytes]:
+        """Close the client's connection without an answer (recorded with status 0)."""
+        self._record(method, path, query, 0, faulted=True, body=body_in)
+        connection = environ.get(_CONNECTION_KEY)
+        if connection is not None:
+            with contextlib.suppress(OSError):  # the client may have gone already
+                connection.shutdown(socket.SHUT_RDWR)
+        # wsgiref's attempt to write this answer fails on the closed socket and is dropped quietly.
+        start_response("500 Internal Server Error", [("Content-Length", "0")])
+        return [b""]
 
     @staticmethod
     def _read_body(environ: dict[str, Any]) -> bytes:

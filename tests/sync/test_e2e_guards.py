@@ -141,3 +141,22 @@ async def test_a_fatal_error_midway_still_reports_what_was_written(harness: Harn
     assert not harness.groups()
     written = sum(1 for o in report.objects if o.ok)
     assert f"It stopped after {written} changes written" in report.error
+
+
+async def test_a_page_cut_short_below_the_threshold_is_caught_by_asking_personio(make_harness) -> None:
+    """v2 pages carry no total: people left out are looked up one by one before anyone is deactivated."""
+    harness = make_harness(employees=60)
+    await harness.sync()
+    harness.company.remove(1003)  # really gone: would be deactivated
+    harness.sandbox.faults.drop_page(page_index=1, keep=8)  # two people lost without a word: under 10 %
+    harness.app.reset_requests()
+    report = await harness.run()
+    assert not report.succeeded and report.error_kind is ErrorKind.SAFETY
+    assert "list of people was incomplete" in report.error and "still exist in Personio" in report.error
+    assert harness.app.writes() == 0
+    assert "1003" in harness.active_ids()  # nothing at all was written, not even the real leaver
+
+    harness.sandbox.faults.clear()
+    report = await harness.run()
+    assert report.succeeded and report.users.deactivated == 1
+    assert "1003" not in harness.active_ids()

@@ -9,7 +9,7 @@ Raises only :class:`personio_operator.errors.SyncError` subclasses (see :mod:`.e
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Coroutine
+from collections.abc import Collection, Coroutine
 from types import TracebackType
 from typing import Any, Self, TypeVar
 
@@ -110,6 +110,19 @@ class PersonioClient:
         """Every employee with the given attributes; fails rather than return a silently partial list."""
         fetcher = self._fetcher()
         return await self._within_budget(fetcher.fetch(set(attributes)), "reading employees")
+
+    async def people_still_in_personio(self, person_ids: Collection[str]) -> list[str]:
+        """Those of ``person_ids`` Personio still knows when asked one by one (paced like every request)."""
+        fetcher = self._fetcher()
+
+        async def known(person_id: str) -> str | None:
+            return person_id if await fetcher.person_exists(person_id) else None
+
+        async def ask_all() -> list[str]:
+            found = await asyncio.gather(*(known(person_id) for person_id in person_ids))
+            return [person_id for person_id in found if person_id is not None]
+
+        return await self._within_budget(ask_all(), "confirming who has left")
 
     async def check_credentials(self) -> None:
         """Authenticate and read one record; raises the typed error that says what to fix."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import quote
 
 from personio_operator.personio.errors import PersonioResponseError
 from personio_operator.personio.http import PersonioHttp
@@ -16,6 +17,7 @@ log = logging.getLogger(__name__)
 
 PAGE_SIZE = 100  # Personio's maximum since pagination became mandatory
 EMPLOYEES_ENDPOINT = "/v1/company/employees"
+EMPLOYEE_ENDPOINT = "/v1/company/employees/{id}"
 # Always read, besides the requested attributes (id always comes back).
 EXTRA_KEYS = ("preferred_name",)
 
@@ -26,6 +28,16 @@ class V1Fetcher:
 
     async def check_access(self) -> None:
         await self._http.get_json(EMPLOYEES_ENDPOINT, endpoint=EMPLOYEES_ENDPOINT, params={"limit": 1, "offset": 0})
+
+    async def person_exists(self, person_id: str) -> bool:
+        """Whether Personio knows this employee (any status); a 404 is asked again, as Personio's are flaky."""
+        status, _ = await self._http.get_json(
+            f"{EMPLOYEES_ENDPOINT}/{quote(person_id, safe='')}",
+            endpoint=EMPLOYEE_ENDPOINT,
+            accept={404},
+            retry_not_found=True,
+        )
+        return status != 404
 
     async def fetch(self, attributes: set[Attribute]) -> FetchResult:
         keys = sorted({a.value for a in attributes} | set(EXTRA_KEYS))

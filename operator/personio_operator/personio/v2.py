@@ -12,7 +12,7 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
 from personio_operator.personio.errors import PersonioResponseError, PersonioUnavailableError
 from personio_operator.personio.http import PersonioHttp
@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 PAGE_SIZE = 50
 PERSONS_ENDPOINT = "/v2/persons"
 EMPLOYMENTS_ENDPOINT = "/v2/persons/{id}/employments"
+PERSON_ENDPOINT = "/v2/persons/{id}"
 
 
 @dataclass
@@ -48,6 +49,13 @@ class V2Fetcher:
     async def check_access(self) -> None:
         """One small persons request: proves the token works and the credential may read persons."""
         await self._http.get_json(PERSONS_ENDPOINT, endpoint=PERSONS_ENDPOINT, params={"limit": 1})
+
+    async def person_exists(self, person_id: str) -> bool:
+        """Whether Personio knows this person (any status); a 404 is asked again, as Personio's are flaky."""
+        status, _ = await self._http.get_json(
+            f"/v2/persons/{quote(person_id, safe='')}", endpoint=PERSON_ENDPOINT, accept={404}, retry_not_found=True
+        )
+        return status != 404
 
     async def fetch(self, attributes: set[Attribute]) -> FetchResult:
         collected = Collected()

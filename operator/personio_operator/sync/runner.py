@@ -25,13 +25,14 @@ import asyncio
 import logging
 import uuid
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from personio_operator.api.spec import PersonioIntegrationSpec
 from personio_operator.destinations import DestinationGuard, DestinationPolicy, Resolver, Side, resolve_host
-from personio_operator.errors import ErrorKind, SyncError
+from personio_operator.errors import ErrorKind, SafetyError, SyncError
 from personio_operator.personio.client import PersonioClient
 from personio_operator.personio.http import HttpPolicy
 from personio_operator.personio.models import FetchResult
@@ -50,9 +51,9 @@ from personio_operator.sync.secrets import RunSecrets
 from personio_operator.sync.team_names import name_teams
 from personio_operator.target.applier import TooManyRejections, apply_plan
 from personio_operator.target.client import ScimClient
-from personio_operator.target.models import DesiredState, TargetState, is_managed_external_id
-from personio_operator.target.plan import TargetPlan
-from personio_operator.target.planner import plan_target
+from personio_operator.target.models import DesiredState, TargetState, is_managed_external_id, person_id_of
+from personio_operator.target.plan import TargetPlan, UserAction
+from personio_operator.target.planner import REASON_GONE, plan_target
 
 log = logging.getLogger(__name__)
 
@@ -198,6 +199,7 @@ async def _run(
         plan = _plan(build, current, progress)
         check_not_empty(fetched, plan.managed_users_before)
         check_deactivations(plan, spec)
+        await _confirm_departures(spec, secrets, plan, budget_seconds, guard)
         if dry_run or plan.is_empty:
             return
         progress.writing = True
@@ -222,13 +224,38 @@ async def _run(
     check_rejections(progress.objects, progress.planned, stopped_early=stopped_early)
 
 
-async def _fetch(
+async def _confirm_departures(
     spec: PersonioIntegrationSpec,
     secrets: RunSecrets,
-    progress: _Progress,
+    plan: TargetPlan,
     budget_seconds: float,
     guard: DestinationGuard,
-) -> FetchResult:
+) -> None:
+    """Before deactivating people because Personio's list left them out, ask Personio for each of them.
+
+    A list can come back short without saying so (a v2 page has no total): anyone Personio still
+    knows proves the list was incomplete, and nothing is written rather than deactivating them.
+    """
+    left_out = [op for op in plan.users if op.action is UserAction.DEACTIVATE and op.reason == REASON_GONE]
+    person_ids = {person_id_of(op.external_id): op for op in left_out}
+    person_ids.pop(None, None)
+    if not person_ids:
+        return
+    async with _personio_session(spec, secrets, budget_seconds, guard) as personio:
+        still_there = await personio.people_still_in_personio(sorted(person_ids, key=str))
+    if still_there:
+        examples = ", ".join(f"Person {shown(person_id)}" for person_id in still_there[:5])
+        raise SafetyError(
+            f"Personio's list of people was incomplete: {len(still_there)} of the {len(person_ids)} people it left "
+            f"out still exist in Personio ({examples}). Nothing was written, so nobody was deactivated by mistake; "
+            "the next run reads the list again."
+        )
+
+
+@asynccontextmanager
+async def _personio_session(
+    spec: PersonioIntegrationSpec, secrets: RunSecrets, budget_seconds: float, guard: DestinationGuard
+) -> AsyncIterator[PersonioClient]:
     ref = spec.personio.credentials_secret_ref
     async with (
         guard.client(Side.PERSONIO, max_connections=HttpPolicy().max_concurrency + 2) as http,
@@ -241,6 +268,17 @@ async def _fetch(
             credentials_hint=f"Secret {ref.name!r}",
         ) as personio,
     ):
+        yield personio
+
+
+async def _fetch(
+    spec: PersonioIntegrationSpec,
+    secrets: RunSecrets,
+    progress: _Progress,
+    budget_seconds: float,
+    guard: DestinationGuard,
+) -> FetchResult:
+    async with _personio_session(spec, secrets, budget_seconds, guard) as personio:
         fetched = await personio.fetch_employees(set(requested_attributes(spec)))
     progress.test.personio_reachable = True
     progress.test.employees_fetched = len(fetched.employees)

@@ -33,6 +33,14 @@ def user_external_id(person_id: str) -> str:
     return f"{EXTERNAL_ID_PREFIX}{person_id}"
 
 
+def person_id_of(external_id: str) -> str | None:
+    """The Personio person id in a user's externalId, or None if it is not one of ours."""
+    if not is_managed_external_id(external_id):
+        return None
+    person_id = external_id.removeprefix(EXTERNAL_ID_PREFIX)
+    return person_id if person_id and ":" not in person_id else None
+
+
 def group_external_id(kind: str, source_id: str) -> str:
     return f"{EXTERNAL_ID_PREFIX}{kind}:{source_id}"
 

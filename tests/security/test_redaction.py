@@ -537,6 +537,7 @@ async def test_an_operator_run_against_echoing_apps_leaks_nothing(
     acme, beta = await api.get("acme"), await api.get("beta")
     assert "request with Authorization: ***" in acme["status"]["history"][0]["error"]
     assert "request with Authorization: ***" in acme["status"]["lastTest"]["error"]
+    assert "request with Authorization: ***" in acme["status"]["lastRunRejections"]["objects"][0]["reason"]
     ready = {c["type"]: c for c in beta["status"]["conditions"]}["Ready"]
     assert "invalid_client: client authentication failed" in ready["message"]
 
@@ -548,7 +549,7 @@ async def test_an_operator_run_against_echoing_apps_leaks_nothing(
         body = seen.body if isinstance(seen.body, bytes) else str(seen.body or "").encode()
         assert_gone(body.decode(errors="replace"), *secrets, where=f"{seen.method} {seen.url}")
     events = api.events("acme") + api.events("beta")
-    assert {"RunFailed", "Paused", "TestFailed"} <= {event["reason"] for event in events}
+    assert {"RunFailed", "Paused", "TestFailed", "ObjectsRejected"} <= {event["reason"] for event in events}
     assert_gone(json.dumps(events), *secrets, where="Events")
     for mail in sink.messages:
         assert "request with Authorization: ***" in mail.get_content() or "invalid_client" in mail.get_content()

@@ -227,12 +227,14 @@ def test_supervisor_team_name_comes_from_the_reference_when_the_supervisor_is_un
     assert build.state.groups[0].display_name == "Max Fox's Team"
 
 
-def test_teams_with_equal_names_stay_separate_and_are_reported() -> None:
+def test_teams_with_equal_names_get_distinct_names_and_are_reported() -> None:
     staff = [person("1", department=("900", "IT")), person("2", "B", team=("5", "IT"))]
     templates = {"department": "{name}", "team": "{name}"}
     build = build_desired(staff, make_spec(teams={"department": True, "team": True, "nameTemplates": templates}))
-    assert len(build.state.groups) == 2
-    assert any("look alike" in w for w in build.warnings)
+    names = {group.external_id: group.display_name for group in build.state.groups}
+    assert names == {"personio:team:5": "IT", "personio:department:900": "IT (Abteilung)"}  # team before department
+    (clash,) = [w for w in build.warnings if w.kind.value == "TeamNameClash"]
+    assert "team 5, department 900" in clash and "'IT (Abteilung)'" in clash
 
 
 def test_output_is_deterministic() -> None:

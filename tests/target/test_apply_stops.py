@@ -57,6 +57,7 @@ async def test_an_object_whose_payload_cannot_be_built_fails_alone_and_is_never_
     by_key = {(r.kind, r.key): r for r in results}
     failed = by_key[("User", "personio:7")]
     assert not failed.ok and "not written" in (failed.error or "") and "valid email address" in (failed.error or "")
+    assert failed.rejected and failed.http_status is None  # a rejection by our own check, before any request
     assert by_key[("User", "personio:4")].ok  # the leaver is still deactivated
     assert not next(u for u in scim_server.users() if u["externalId"] == "personio:4")["active"]
     assert "personio:7" not in held_external_ids(scim_server)

@@ -25,6 +25,11 @@ MAX_WARNING_LINE = 300
 MAX_WARNING_EXAMPLES = 5
 MAX_WARNING_KINDS = 10
 MAX_WARNING_KIND = 63
+MAX_REJECTED_LISTED = 20  # rejected objects named in a history entry and in lastRunRejections
+MAX_REJECTED_LABEL = 120  # "User create anna@acme.example"
+MAX_REJECTED_NAME = 100
+MAX_REJECTION_REASON = 300
+MAX_OBJECT_WORD = 32  # an object's kind or action
 MAX_APP_LIMITS = 5  # lines saying what the app does not take (there are at most three kinds today)
 
 
@@ -104,6 +109,28 @@ class WarningSummary(_Model):
     )
 
 
+class RejectedObject(_Model):
+    """One object the app rejected (or whose payload failed the check before it was sent)."""
+
+    kind: str = Field(max_length=MAX_OBJECT_WORD, description="User, Group or ManagerLink.")
+    action: str = Field(max_length=MAX_OBJECT_WORD, description="create, update, deactivate, rename, members...")
+    name: str = Field(max_length=MAX_REJECTED_NAME, description="userName or team name.")
+    reason: str = Field(max_length=MAX_REJECTION_REASON, description="What the app (or the payload check) said.")
+    http_status: int | None = Field(default=None, ge=100, le=599, description="The app's answer, if it answered.")
+
+
+class RejectionSummary(_Model):
+    """Objects the last run could not write because the app rejected them; the next run tries them again."""
+
+    total: int = Field(default=0, ge=0, description="Number of rejected objects.")
+    tolerated: int = Field(
+        default=0, ge=0, description="Rejections a run tolerates (max(5, 1 % of its changes)); more fail the run."
+    )
+    objects: list[RejectedObject] = Field(
+        default_factory=list, max_length=MAX_REJECTED_LISTED, description="The first rejected objects."
+    )
+
+
 class HistoryEntry(_Model):
     """One run, as the run table of the product shows it."""
 
@@ -118,6 +145,16 @@ class HistoryEntry(_Model):
     teams: TeamCounts = Field(default_factory=TeamCounts)
     warnings: int | None = Field(
         default=None, ge=0, description="Per-person warnings of the run (see lastRunWarnings); absent if unknown."
+    )
+    rejected: int | None = Field(
+        default=None,
+        ge=0,
+        description="Objects the app rejected; the run went on without them and the next run tries them again.",
+    )
+    rejected_objects: list[Annotated[str, Field(max_length=MAX_REJECTED_LABEL)]] = Field(
+        default_factory=list,
+        max_length=MAX_REJECTED_LISTED + 1,
+        description="The first rejected objects ('User create anna@acme.example'), then 'and N more'.",
     )
 
 
@@ -193,4 +230,7 @@ class PersonioIntegrationStatus(_Model):
     history: list[HistoryEntry] = Field(default_factory=list, description="Last runs, newest first.")
     last_run_warnings: WarningSummary | None = Field(
         default=None, description="Per-person warnings of the last finished run; absent if none."
+    )
+    last_run_rejections: RejectionSummary | None = Field(
+        default=None, description="Objects the app rejected in the last finished run, with its reasons; absent if none."
     )

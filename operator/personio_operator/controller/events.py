@@ -7,9 +7,10 @@ from typing import Any
 
 import kopf
 
-from personio_operator.api.status import WarningSummary
+from personio_operator.api.status import MAX_MESSAGE, WarningSummary
 from personio_operator.controller.status import one_line
 from personio_operator.redaction import redact
+from personio_operator.sync.rejections import fitted_listing, object_label
 from personio_operator.sync.report import RunReport
 
 REPORTING_COMPONENT = "personio-operator"
@@ -32,6 +33,7 @@ class Reason(StrEnum):
     INVALID_SPEC = "InvalidSpec"
     SPEC_ACCEPTED = "SpecAccepted"
     RECONCILE_FAILED = "ReconcileFailed"
+    OBJECTS_REJECTED = "ObjectsRejected"
 
 
 _WARNINGS = {
@@ -45,6 +47,7 @@ _WARNINGS = {
     Reason.TEST_WARNINGS,
     Reason.INVALID_SPEC,
     Reason.RECONCILE_FAILED,
+    Reason.OBJECTS_REJECTED,
 }
 
 
@@ -75,3 +78,20 @@ def describe_warnings(summary: WarningSummary) -> str:
     kinds = ", ".join(f"{item.count} {item.kind}" for item in summary.by_kind)
     first = "; ".join(summary.first)
     return f"{summary.total} {noun}" + (f": {kinds}" if kinds else "") + (f"; first: {first}" if first else "")
+
+
+_REJECTION_NAME_LENGTH = 60
+
+
+def describe_rejections(what: str, report: RunReport) -> str:
+    """'Run abc: the app rejected 3 objects (a run tolerates 5); the next run tries them again: User create
+    anna@acme.example (HTTP 400); ...', as many as fit in one Event (at most 20), then 'and N more'."""
+    noun = "object" if report.rejected == 1 else "objects"
+    tolerated = f" (a run tolerates {report.rejection_limit})" if report.rejection_limit is not None else ""
+    head = f"{what}: the app rejected {report.rejected} {noun}{tolerated}; the next run tries them again: "
+    labels = [
+        object_label(obj, _REJECTION_NAME_LENGTH) + (f" (HTTP {obj.http_status})" if obj.http_status else "")
+        for obj in report.rejected_objects
+    ]
+    tail = ". Reasons: status.lastRunRejections"
+    return head + fitted_listing(labels, MAX_MESSAGE - len(head) - len(tail)) + tail

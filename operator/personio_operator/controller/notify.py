@@ -20,6 +20,7 @@ from email_validator import EmailNotValidError, validate_email
 from personio_operator.controller.events import describe_changes
 from personio_operator.controller.settings import ENV_PREFIX, SmtpSettings
 from personio_operator.redaction import redact, remember_secret
+from personio_operator.sync.rejections import listing, object_line
 from personio_operator.sync.report import RunReport
 
 log = logging.getLogger(__name__)
@@ -119,6 +120,10 @@ def compose(notice: FailureNotice, *, sender: str, recipients: Sequence[str]) ->
     changes = describe_changes(report)
     if changes != "no changes":
         lines.append(f"Written before it stopped: {changes}")
+    if report.rejected_objects:
+        tolerated = f"; a run tolerates {report.rejection_limit}" if report.rejection_limit is not None else ""
+        lines += ["", f"Rejected by the app ({report.rejected}{tolerated}):"]
+        lines += [f"  - {line}" for line in listing([object_line(obj) for obj in report.rejected_objects])]
     lines += [
         "",
         "Automatic runs are paused, so the operator stops retrying until someone fixes this.",

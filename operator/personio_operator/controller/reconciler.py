@@ -26,6 +26,7 @@ from personio_operator.controller.events import (
     REPORTING_COMPONENT,
     Reason,
     describe_changes,
+    describe_rejections,
     describe_warnings,
     post,
 )
@@ -304,8 +305,11 @@ class Reconciler:
         self.metrics.record_run(report, run.trigger.value)
         self.metrics.set_paused(key, pause)
         self._post_warnings(body, Reason.RUN_WARNINGS, f"Run {run.id}", report)
+        if report.rejected:
+            post(body, Reason.OBJECTS_REJECTED, describe_rejections(f"Run {run.id}", report))
         if report.succeeded:
-            post(body, Reason.RUN_SUCCEEDED, f"Run {run.id} succeeded: {describe_changes(report)}")
+            rejected = f"; {report.rejected} rejected by the app" if report.rejected else ""
+            post(body, Reason.RUN_SUCCEEDED, f"Run {run.id} succeeded: {describe_changes(report)}{rejected}")
             if was_paused:
                 post(body, Reason.RESUMED, f"Automatic runs resumed: run {run.id} succeeded")
         else:

@@ -15,6 +15,11 @@ from typing import Any
 from personio_operator.api.status import (
     MAX_APP_LIMITS,
     MAX_MESSAGE,
+    MAX_OBJECT_WORD,
+    MAX_REJECTED_LABEL,
+    MAX_REJECTED_LISTED,
+    MAX_REJECTED_NAME,
+    MAX_REJECTION_REASON,
     MAX_WARNING_EXAMPLES,
     MAX_WARNING_KIND,
     MAX_WARNING_KINDS,
@@ -27,6 +32,8 @@ from personio_operator.api.status import (
     LastTest,
     PersonioIntegrationStatus,
     Phase,
+    RejectedObject,
+    RejectionSummary,
     RunTrigger,
     TeamCounts,
     TestOutcome,
@@ -36,6 +43,7 @@ from personio_operator.api.status import (
 )
 from personio_operator.errors import ErrorKind
 from personio_operator.sync import report as run_report
+from personio_operator.sync.rejections import listing, object_label
 from personio_operator.sync.report import RunReport, RunResult
 
 Patch = dict[str, Any]
@@ -134,6 +142,8 @@ def history_entry(report: RunReport, trigger: RunTrigger, result: RunResult | No
         result=result or report.result,
         error=one_line(report.error) if report.error else None,
         warnings=report.warning_summary.total,
+        rejected=report.rejected if report.rejected or report.rejection_limit is not None else None,
+        rejected_objects=rejected_labels(report),
         users=UserCounts(
             created=report.users.created,
             updated=report.users.updated,
@@ -142,6 +152,48 @@ def history_entry(report: RunReport, trigger: RunTrigger, result: RunResult | No
             unchanged=report.users.unchanged,
         ),
         teams=TeamCounts(created=report.teams.created, updated=report.teams.updated, removed=report.teams.removed),
+    )
+
+
+def rejected_labels(report: RunReport) -> list[str]:
+    """'User create anna@acme.example' for the first rejected objects, then 'and N more'."""
+    labels = [one_line(object_label(obj, MAX_REJECTED_NAME), MAX_REJECTED_LABEL) for obj in report.rejected_objects]
+    return listing(labels, limit=MAX_REJECTED_LISTED)
+
+
+def rejection_summary(report: RunReport) -> RejectionSummary | None:
+    """The last run's rejected objects with the app's reasons (None if there were none)."""
+    if not report.rejected:
+        return None
+    return RejectionSummary(
+        total=report.rejected,
+        tolerated=max(0, report.rejection_limit or 0),
+        objects=[
+            RejectedObject(
+                kind=one_line(obj.kind, MAX_OBJECT_WORD),
+                action=one_line(obj.action, MAX_OBJECT_WORD),
+                name=one_line(obj.name, MAX_REJECTED_NAME),
+                reason=one_line(obj.error or "no reason given", MAX_REJECTION_REASON),
+                http_status=obj.http_status if obj.http_status and 100 <= obj.http_status <= 599 else None,
+            )
+            for obj in report.rejected_objects[:MAX_REJECTED_LISTED]
+        ],
+    )
+
+
+def _rejections_json(report: RunReport) -> dict[str, Any] | None:
+    summary = rejection_summary(report)
+    return None if summary is None else summary.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+
+def succeeded_message(report: RunReport) -> str:
+    """Ready's message after a successful run: says so when the app rejected some objects."""
+    if not report.rejected:
+        return f"Run {report.id} succeeded"
+    noun = "object" if report.rejected == 1 else "objects"
+    return (
+        f"Run {report.id} succeeded, but the app rejected {report.rejected} {noun} (see status.lastRunRejections); "
+        "the next run tries them again"
     )
 
 
@@ -173,6 +225,8 @@ def _history(status: PersonioIntegrationStatus, entry: HistoryEntry, limit: int)
 
 def _entry_json(entry: HistoryEntry) -> dict[str, Any]:
     data = entry.model_dump(mode="json", by_alias=True, exclude_none=True)
+    if not data.get("rejectedObjects"):
+        data.pop("rejectedObjects", None)
     data["startTime"] = _dump_time(entry.start_time)
     if entry.completion_time:
         data["completionTime"] = _dump_time(entry.completion_time)
@@ -232,6 +286,7 @@ def run_finished(
     patch["lastRunResult"] = report.result.value
     patch["history"] = _history(status, history_entry(report, trigger), state.history_limit)
     patch["lastRunWarnings"] = _warnings_json(report.warning_summary)
+    patch["lastRunRejections"] = _rejections_json(report)
     if report.succeeded:
         patch["lastSuccessfulRunTime"] = _dump_time(report.completed_at or report.started_at)
     if outcome.paused:
@@ -251,7 +306,8 @@ def run_finished(
     ).value
     updates = [(ConditionType.RUNNING, ConditionStatus.FALSE, "Idle", f"Run {report.id} finished")]
     if report.succeeded:
-        updates.append((ConditionType.READY, ConditionStatus.TRUE, "RunSucceeded", f"Run {report.id} succeeded"))
+        reason = "RunSucceededWithRejections" if report.rejected else "RunSucceeded"
+        updates.append((ConditionType.READY, ConditionStatus.TRUE, reason, succeeded_message(report)))
     else:
         reason = f"{(report.error_kind or ErrorKind.TRANSIENT).value}Error"
         updates.append((ConditionType.READY, ConditionStatus.FALSE, reason, report.error or "the run failed"))
@@ -282,6 +338,7 @@ def run_interrupted(status: PersonioIntegrationStatus, state: ObjectState, *, no
     patch["lastRunResult"] = RunResult.INTERRUPTED.value
     patch["history"] = _history(status, entry, state.history_limit)
     patch["lastRunWarnings"] = None
+    patch["lastRunRejections"] = None
     patch["phase"] = phase_of(
         active=state.active,
         running=False,

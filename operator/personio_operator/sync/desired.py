@@ -11,9 +11,12 @@ link empty. A Personio id that cannot serve as a key (``USABLE_ID``) holds its p
 its team out. Warnings name people by id and name, cleaned and shortened (``describe``).
 
 Supervisor teams hold the supervisor (when they have an active account) and their direct reports.
-A team exists while at least one in-scope person belongs to it. Held people keep their place: they
-stay members of their teams and the manager of their reports (the planner leaves out those who have
-no account in the app), so a data problem in Personio never strips anyone of anything.
+A team exists while at least one in-scope person belongs to it. Team names are distinct (ignoring
+case): each team also gets qualified names (``DesiredBuild.team_names``) and ``sync.team_names``
+picks one per team, here among Personio's teams and again in the run once the app's groups are
+known. Held people keep their place: they stay members of their teams and the manager of their
+reports (the planner leaves out those who have no account in the app), so a data problem in Personio
+never strips anyone of anything.
 
 What is managed of each user (``DesiredUser.managed``) is decided here, once: what the spec wants,
 what Personio returned for somebody and what the app holds (``sync.attributes.managed_user_fields``).
@@ -31,14 +34,16 @@ from personio_operator.personio.models import Attribute, Employee, EmploymentTyp
 from personio_operator.run_warnings import RunWarning, WarningKind, warning
 from personio_operator.safe_text import MAX_TEXT_LENGTH, clean_text, shown
 from personio_operator.sync.attributes import managed_user_fields
-from personio_operator.sync.naming import check_templates, team_name
+from personio_operator.sync.naming import KIND_WORDS, check_templates, qualified_name, team_name
 from personio_operator.sync.scope import Decision, ScopeDecision, decide
+from personio_operator.sync.team_names import TeamNaming, name_teams
 from personio_operator.target.emails import InvalidEmailError, normalized_email
 from personio_operator.target.models import (
     ALL_USER_FIELDS,
     DesiredGroup,
     DesiredState,
     DesiredUser,
+    TargetState,
     UserField,
     group_external_id,
     user_external_id,
@@ -57,6 +62,7 @@ class DesiredBuild:
     state: DesiredState
     warnings: list[RunWarning] = field(default_factory=list)
     managed: frozenset[UserField] = ALL_USER_FIELDS  # what is written of each user
+    team_names: dict[str, TeamNaming] = field(default_factory=dict)  # group externalId -> its names, best first
 
     @property
     def held(self) -> frozenset[str]:
@@ -98,14 +104,15 @@ def build_desired(
     managers = _manager_links(active, by_id, warnings) if UserField.MANAGER in managed else {}
 
     users = [_desired_user(p, spec, managers, managed, warnings) for p in active]
-    groups = _desired_groups(kept, by_id, spec, warnings)
+    groups, team_names = _desired_groups(kept, by_id, spec, warnings)
+    groups, _ = name_teams(groups, team_names, TargetState())  # distinct among Personio's teams already
     state = DesiredState(
         users=sorted(users, key=lambda u: u.external_id),
         groups=groups,
         held=frozenset(p.external_id for p in people if p.decision.decision is Decision.HOLD),
         inactive_reasons={p.external_id: p.decision.reason for p in people if p.decision.decision is Decision.INACTIVE},
     )
-    return DesiredBuild(state=state, warnings=warnings, managed=managed)
+    return DesiredBuild(state=state, warnings=warnings, managed=managed, team_names=team_names)
 
 
 def describe(employee: Employee) -> str:
@@ -344,8 +351,9 @@ def _cycles(links: dict[str, str]) -> list[list[str]]:
 
 def _desired_groups(
     members_pool: list[_Person], by_id: dict[str, _Person], spec: PersonioIntegrationSpec, warnings: list[RunWarning]
-) -> list[DesiredGroup]:
+) -> tuple[list[DesiredGroup], dict[str, TeamNaming]]:
     groups: list[DesiredGroup] = []
+    namings: dict[str, TeamNaming] = {}
     for kind in spec.teams.enabled():
         members: dict[str, set[str]] = defaultdict(set)
         labels: dict[str, Counter[str]] = defaultdict(Counter)
@@ -372,16 +380,31 @@ def _desired_groups(
                     members[supervisor_id].add(supervisor.external_id)
         for source_id, member_ids in members.items():
             label = _pick_label(kind, source_id, labels[source_id], warnings)
+            external_id = group_external_id(kind.value, source_id)
+            plain = team_name(kind, label, spec.default_language, spec.teams.name_templates)
+            supervisor = by_id.get(source_id) if kind is TeamKind.SUPERVISOR else None
+            namings[external_id] = _naming(kind, source_id, plain, supervisor, spec)
             groups.append(
-                DesiredGroup(
-                    external_id=group_external_id(kind.value, source_id),
-                    display_name=team_name(kind, label, spec.default_language, spec.teams.name_templates),
-                    member_external_ids=frozenset(member_ids),
-                )
+                DesiredGroup(external_id=external_id, display_name=plain, member_external_ids=frozenset(member_ids))
             )
     groups.sort(key=lambda g: g.external_id)
-    _warn_same_names(groups, warnings)
-    return groups
+    _warn_same_names(groups, namings, warnings)
+    return groups, namings
+
+
+def _naming(
+    kind: TeamKind, source_id: str, plain: str, supervisor: _Person | None, spec: PersonioIntegrationSpec
+) -> TeamNaming:
+    """The team's names, best first: plain; the supervisor's e-mail or the kind; the kind and the id."""
+    word = KIND_WORDS[spec.default_language][kind]
+    names = [plain]
+    if supervisor is not None and supervisor.email is not None:
+        names.append(qualified_name(plain, supervisor.email))
+    elif kind is not TeamKind.SUPERVISOR:
+        names.append(qualified_name(plain, word))
+    names.append(qualified_name(plain, f"{word} {source_id}"))
+    rank = (list(TeamKind).index(kind), *_id_order(source_id))
+    return TeamNaming(names=tuple(dict.fromkeys(names)), rank=rank, described=f"{kind.value} {source_id}")
 
 
 def _memberships(kind: TeamKind, person: _Person, by_id: dict[str, _Person]) -> list[tuple[str, str | None]]:
@@ -427,19 +450,21 @@ def _pick_label(kind: TeamKind, source_id: str, labels: Counter[str], warnings: 
     return ranked[0][0]
 
 
-def _warn_same_names(groups: list[DesiredGroup], warnings: list[RunWarning]) -> None:
+def _warn_same_names(groups: list[DesiredGroup], namings: dict[str, TeamNaming], warnings: list[RunWarning]) -> None:
     by_name: dict[str, list[str]] = defaultdict(list)
     for group in groups:
         by_name[group.display_name.casefold()].append(group.external_id)
     for ids in by_name.values():
         if len(ids) > 1:
-            names = {g.display_name for g in groups if g.external_id in ids}
+            ids.sort(key=lambda external_id: namings[external_id].rank)
             more = len(ids) - LISTED_PEOPLE
-            listed = ", ".join(ids[:LISTED_PEOPLE]) + (f" and {more} more" if more > 0 else "")
+            listed = ", ".join(namings[i].described for i in ids[:LISTED_PEOPLE]) + (
+                f" and {more} more" if more > 0 else ""
+            )
             _warn(
                 warnings,
                 WarningKind.TEAM_NAME_CLASH,
-                f"Teams {listed} would all be named {shown(sorted(names)[0])!r}; they stay separate teams "
-                "(keyed by Personio id) but look alike in the app: rename one of them in Personio or adjust "
-                "teams.nameTemplates",
+                f"Teams {listed} would all be named {shown(namings[ids[0]].plain)!r}; apps need distinct names, so "
+                f"all but one get a qualifier (such as {shown(namings[ids[1]].names[1])!r}; the rule is in the "
+                "README under teams). Rename one in Personio or adjust teams.nameTemplates to choose the names",
             )

@@ -6,6 +6,10 @@ Defaults (German / English): "Abteilung IT" / "Department IT", "Team Backend" / 
 
 Names and templates are cleaned like every text sent to the app (``safe_text.clean_text``: no
 control or invisible characters, joiners kept) and the team name is cut to 256 characters.
+
+When two teams would get the same name, ``sync.team_names`` tells them apart with a qualifier in
+parentheses (``qualified_name``): the supervisor's e-mail, the kind ("IT (department)"), or the
+kind and the Personio id ("IT (department 12)").
 """
 
 from __future__ import annotations
@@ -39,6 +43,25 @@ EMPLOYMENT_TYPE_LABELS: dict[Language, dict[str, str]] = {
     Language.DE: {"internal": "Interne", "external": "Externe"},
     Language.EN: {"internal": "Internal", "external": "External"},
 }
+
+# The kind of a team as a qualifier of its name, when two teams would otherwise look alike.
+KIND_WORDS: dict[Language, dict[TeamKind, str]] = {
+    Language.DE: {
+        TeamKind.SUPERVISOR: "Führungskraft",
+        TeamKind.TEAM: "Team",
+        TeamKind.DEPARTMENT: "Abteilung",
+        TeamKind.OFFICE: "Büro",
+        TeamKind.EMPLOYMENT_TYPE: "Beschäftigungsart",
+    },
+    Language.EN: {
+        TeamKind.SUPERVISOR: "supervisor",
+        TeamKind.TEAM: "team",
+        TeamKind.DEPARTMENT: "department",
+        TeamKind.OFFICE: "office",
+        TeamKind.EMPLOYMENT_TYPE: "employment type",
+    },
+}
+MAX_QUALIFIER_LENGTH = 120
 
 _TEMPLATE_FIELD = {
     TeamKind.SUPERVISOR: "supervisor",
@@ -97,3 +120,9 @@ def team_name(kind: TeamKind, name: str, language: Language, templates: TeamName
 def _camel(field: str) -> str:
     head, *rest = field.split("_")
     return head + "".join(part.title() for part in rest)
+
+
+def qualified_name(name: str, qualifier: str) -> str:
+    """``name (qualifier)``, cut to the team-name limit by shortening the name, never the qualifier."""
+    suffix = f" ({clean_text(qualifier, MAX_QUALIFIER_LENGTH)})"
+    return clean_text(name, MAX_NAME_LENGTH - len(suffix)) + suffix

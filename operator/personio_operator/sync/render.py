@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from personio_operator.safe_text import shown
+from personio_operator.sync.rejections import listing, object_line
 from personio_operator.sync.report import Counts, RunReport
 from personio_operator.target.plan import GroupAction, GroupOp, TargetPlan, UserAction, UserOp
 
@@ -129,7 +130,8 @@ def _team_cell(counts: Counts) -> str:
 def _status(report: RunReport) -> str:
     label = "ok" if report.succeeded else report.result.value.lower()
     mark = "✓" if report.succeeded else "✗"
-    return f"{mark} {label}" + (" (test)" if report.dry_run else "")
+    rejected = f", {report.rejected} rejected" if report.rejected else ""
+    return f"{mark} {label}{rejected}" + (" (test)" if report.dry_run else "")
 
 
 def _error_cell(report: RunReport) -> str:
@@ -178,13 +180,19 @@ def render_report(report: RunReport, *, with_warnings: bool = True) -> str:
     if report.app_limits and not report.plan_text:  # the plan text says it already
         lines.append("  not synced   what this app does not take:")
         lines += [f"    - {shown(limit, _LINE_LENGTH)}" for limit in report.app_limits]
-    failed = [obj for obj in report.objects if not obj.ok]
+    rejected = report.rejected_objects
+    if rejected:
+        tolerated = f", a run tolerates {report.rejection_limit}" if report.rejection_limit is not None else ""
+        lines.append(f"  rejected     {len(rejected)} object(s){tolerated}; the next run tries them again:")
+        lines += [f"    {line}" for line in listing([object_line(obj) for obj in rejected])]
+    failed = [obj for obj in report.objects if not obj.ok and not obj.rejected]
     if failed:
-        lines.append(f"  failed       {len(failed)} object(s):")
-        lines += [
-            f"    {obj.kind} {obj.action} {shown(obj.name, _NAME_WIDTH)}: {shown(obj.error or '', _LINE_LENGTH)}"
+        lines.append(f"  not done     {len(failed)} object(s):")
+        texts = [
+            f"{obj.kind} {obj.action} {shown(obj.name, _NAME_WIDTH)}: {shown(obj.error or '', _LINE_LENGTH)}"
             for obj in failed
         ]
+        lines += [f"    {line}" for line in listing(texts)]
     if report.warnings and with_warnings:
         lines.append(f"  warnings     {len(report.warnings)}:")
         lines += [f"    ! {shown(warning, _LINE_LENGTH)}" for warning in report.warnings]

@@ -41,6 +41,12 @@ class ObjectResult(_Model):
     name: str  # userName or displayName, for people
     ok: bool = True
     error: str | None = None
+    # A rejection: the app refused this object (a 4xx other than auth, or a 5xx that persisted) or its
+    # payload failed our check before the first write. The run goes on with the others; the next run
+    # tries it again. Other failures (ok=False, rejected=False) were not attempted because an object
+    # they need was rejected, or were cut short when the run stopped.
+    rejected: bool = False
+    http_status: int | None = None  # what the app answered, when it answered
 
 
 class TestResult(_Model):
@@ -75,6 +81,8 @@ class RunReport(_Model):
     warnings: list[str] = Field(default_factory=list)
     warning_summary: WarningSummary = Field(default_factory=WarningSummary)
     objects: list[ObjectResult] = Field(default_factory=list)  # failed ones first, then the rest
+    rejected: int = 0  # objects the app rejected (see ObjectResult.rejected); the run tolerates rejection_limit
+    rejection_limit: int | None = None  # more rejections than this fail the run (None: nothing was written)
     test: TestResult | None = None
     plan_text: str | None = None  # the rendered plan (for Tests and the CLI)
     # What the app does not take (from its /Schemas and /ResourceTypes), in words, once each: those
@@ -87,3 +95,7 @@ class RunReport(_Model):
     @property
     def succeeded(self) -> bool:
         return self.result is RunResult.SUCCEEDED
+
+    @property
+    def rejected_objects(self) -> list[ObjectResult]:
+        return [obj for obj in self.objects if obj.rejected]

@@ -10,10 +10,13 @@ Whatever stops a run, its report lists every object it wrote or tried to write (
 the applier's ``finished`` list, which is filled as each object is done), the counts are made from
 them, and the error text says whether anything was changed.
 
-Objects that fail on their own (the app refuses one, or its payload fails the check before the
-first write) do not stop the others: the run writes everything else, then fails with kind Data and
-lists the failed objects, so that someone looks at them (and, in a cluster, the integration pauses).
-People held for bad data in Personio are warnings, not failures.
+Objects the app rejects on their own (a 4xx other than auth, a 5xx that persisted, or a payload that
+fails the check before the first write) do not stop the others: the policy is in ``sync.rejections``.
+Up to max(5, 1 % of the planned changes) rejections the run is Succeeded, with the rejected objects in
+``report.objects`` (``rejected=True``) and counted in ``report.rejected``; beyond that the applier starts
+nothing new and the run fails (kind Data, or Transient when the app only answered with server errors),
+so that someone looks (in a cluster, the integration pauses). The next run tries rejected objects
+again. People held for bad data in Personio are warnings, not failures.
 """
 
 from __future__ import annotations
@@ -40,13 +43,15 @@ from personio_operator.sync.attributes import requested_attributes, wanted_user_
 from personio_operator.sync.counting import count, planned_objects
 from personio_operator.sync.desired import DesiredBuild, build_desired
 from personio_operator.sync.naming import check_templates
+from personio_operator.sync.rejections import check_rejections, rejected, rejection_limit
 from personio_operator.sync.render import render_plan
 from personio_operator.sync.report import ObjectResult, RunReport, RunResult, TestResult, Trigger, WarningSummary
 from personio_operator.sync.safety import check_deactivations, check_fetch, check_not_empty
 from personio_operator.sync.secrets import RunSecrets
-from personio_operator.target.applier import apply_plan
+from personio_operator.sync.team_names import name_teams
+from personio_operator.target.applier import TooManyRejections, apply_plan
 from personio_operator.target.client import ScimClient
-from personio_operator.target.models import TargetState, person_id_of
+from personio_operator.target.models import DesiredState, TargetState, is_managed_external_id, person_id_of
 from personio_operator.target.plan import TargetPlan, UserAction
 from personio_operator.target.planner import REASON_GONE, plan_target
 
@@ -73,6 +78,7 @@ class _Progress:
     objects: list[ObjectResult] = field(default_factory=list)  # filled by the applier as objects are done
     writing: bool = False  # the applier was started: the app may have changed
     written_all: bool = False  # the applier went through the whole plan
+    planned: int = 0  # changes in the plan the applier was given
 
 
 async def run_integration(
@@ -144,10 +150,13 @@ def _changes_note(progress: _Progress) -> str:
         return "Nothing was changed."
     objects = progress.objects
     written = sum(1 for obj in objects if obj.ok)
-    attempted = len(objects) - written
+    refused = len(rejected(objects))
+    attempted = len(objects) - written - refused
     if not objects:
         return "It stopped before any change was written."
     parts = f"{written} change{'' if written == 1 else 's'} written"
+    if refused:
+        parts += f", {refused} rejected"
     if attempted:
         parts += f", {attempted} failed (each one's error says whether the app may still have applied it)"
     return f"It stopped after {parts}; every one is listed per object. Run again to finish."
@@ -194,16 +203,25 @@ async def _run(
         if dry_run or plan.is_empty:
             return
         progress.writing = True
+        progress.planned = _planned_changes(plan)
+        stopped_early = False
         try:
             # The applier appends to progress.objects as each object is done, so whatever stops it, the
             # report still lists what was written; on success the list is replaced by the plan-ordered one.
             progress.objects = await apply_plan(
-                scim, plan, state=current, concurrency=spec.target.scim.max_concurrency, finished=progress.objects
+                scim,
+                plan,
+                state=current,
+                concurrency=spec.target.scim.max_concurrency,
+                finished=progress.objects,
+                max_rejections=rejection_limit(progress.planned),
             )
             progress.written_all = True
+        except TooManyRejections:
+            stopped_early = True  # judged below, with every object it did write or try
         finally:
             log.info("applied plan: SCIM requests %s", scim.stats.as_dict())
-    _raise_for_failed_objects(progress.objects)
+    check_rejections(progress.objects, progress.planned, stopped_early=stopped_early)
 
 
 async def _confirm_departures(
@@ -270,7 +288,8 @@ async def _fetch(
 
 
 def _plan(build: DesiredBuild, current: TargetState, progress: _Progress) -> TargetPlan:
-    plan = plan_target(build.state, current)
+    desired = _named_teams(build, current, progress)
+    plan = plan_target(desired, current)
     names = {user.external_id: user.user_name for user in current.users if user.external_id}
     names.update({user.external_id: user.user_name for user in build.state.users})
     progress.plan = plan
@@ -279,17 +298,30 @@ def _plan(build: DesiredBuild, current: TargetState, progress: _Progress) -> Tar
     return plan
 
 
-def _raise_for_failed_objects(objects: list[ObjectResult]) -> None:
-    failed = [obj for obj in objects if not obj.ok]
-    if not failed:
-        return
-    first = failed[0]
-    what = f"{first.kind} {first.action} {shown(first.name)}: {shown(first.error or '', 300)}"
-    raise SyncError(
-        f"{len(failed)} of {len(objects)} changes failed, the others were applied (first: {what}). "
-        "The failed ones are listed per object; fix them in the app or in Personio and run again.",
-        kind=ErrorKind.DATA,
-    )
+def _named_teams(build: DesiredBuild, current: TargetState, progress: _Progress) -> DesiredState:
+    """The desired state with team names distinct from each other and from the app's hand-made groups.
+    Teams the planner will not create (only people without an account would fill them) do not compete."""
+    with_account = {user.external_id for user in current.users if is_managed_external_id(user.external_id)}
+    in_app = {group.external_id for group in current.groups if is_managed_external_id(group.external_id)}
+    state = build.state
+    competing = [
+        group
+        for group in state.groups
+        if group.external_id in in_app
+        or any(member not in state.held or member in with_account for member in group.member_external_ids)
+    ]
+    named, warnings = name_teams(competing, build.team_names, current)
+    progress.warnings += warnings
+    names = {group.external_id: group.display_name for group in named}
+    groups = [
+        group.model_copy(update={"display_name": names.get(group.external_id, group.display_name)})
+        for group in state.groups
+    ]
+    return state.model_copy(update={"groups": groups})
+
+
+def _planned_changes(plan: TargetPlan) -> int:
+    return len(plan.users) + len(plan.manager_links) + len(plan.groups)
 
 
 SUMMARY_EXAMPLES = 5
@@ -324,7 +356,11 @@ def _finish(report: RunReport, progress: _Progress, dry_run: bool) -> None:
     objects = planned_objects(progress.plan) if dry_run else progress.objects
     report.users, report.teams = count(objects, progress.plan)
     if not dry_run:
-        report.objects = [_readable(obj) for obj in sorted(objects, key=lambda obj: obj.ok)]
+        # failed first, the rejected ones leading them: the listings in status, Events and e-mail take the first
+        report.objects = [_readable(obj) for obj in sorted(objects, key=lambda obj: (obj.ok, not obj.rejected))]
+        report.rejected = len(rejected(objects))
+        if progress.writing:
+            report.rejection_limit = rejection_limit(progress.planned)
 
 
 def _readable(obj: ObjectResult) -> ObjectResult:

@@ -1,9 +1,16 @@
 """``apply_plan``: carry out a ``TargetPlan`` against the app, in order.
 
 Users first (bounded concurrency), then manager links (every user now has a SCIM id), then groups
-(members resolved from externalIds to the SCIM ids known after the user phase). A failure of one
-object is recorded in its ``ObjectResult`` and the others go on; so is an object whose payload
-fails its check before the first write (``target.preflight``), which is never sent.
+(members resolved from externalIds to the SCIM ids known after the user phase): removals first, then
+renames, then creates and membership changes, so that a name one of our groups gives up is free
+before another of ours takes it (apps that require unique names refuse it otherwise).
+
+A *rejection* of one object (the app refuses it with a SyncError that is not a configuration or
+transient error, e.g. ``ScimRequestError`` for a 4xx or a 5xx that persisted; or its payload fails the
+check before the first write, ``target.preflight``, and it is never sent) is recorded in its
+``ObjectResult`` (``ok=False, rejected=True``) and the others go on. With ``max_rejections``, once more
+objects than that are rejected no new object is started, the ones in flight finish, and
+``TooManyRejections`` is raised (the caller decides what that means for the run).
 
 Errors that make the rest of the run pointless (credentials refused, the server down beyond the
 retry budget), any unexpected exception, and cancellation stop the run: no new object is started,
@@ -19,7 +26,7 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TypeVar
 
-from personio_operator.errors import ConfigurationError, SyncError, TransientError
+from personio_operator.errors import ConfigurationError, ErrorKind, SyncError, TransientError
 from personio_operator.sync.report import ObjectResult
 from personio_operator.target.client import ScimClient
 from personio_operator.target.models import TargetState
@@ -32,6 +39,14 @@ log = logging.getLogger(__name__)
 _FATAL = (ConfigurationError, TransientError)
 _Op = TypeVar("_Op", UserOp, ManagerLinkOp, GroupOp)
 INTERRUPTED = "the run was stopped while this was being written; the app may or may not have applied it"
+# Groups in phases: a name given up (removed, renamed away) is free before it is taken again.
+_GROUP_PHASES = ((GroupAction.REMOVE,), (GroupAction.RENAME,), (GroupAction.CREATE, GroupAction.MEMBERS))
+
+
+class TooManyRejections(SyncError):
+    """More objects were rejected than the caller allowed; no further object was started."""
+
+    kind = ErrorKind.DATA
 
 
 async def apply_plan(
@@ -41,6 +56,7 @@ async def apply_plan(
     state: TargetState,
     concurrency: int = 8,
     finished: list[ObjectResult] | None = None,
+    max_rejections: int | None = None,
 ) -> list[ObjectResult]:
     """Apply the plan; results in plan order (users, manager links, groups).
 
@@ -48,17 +64,26 @@ async def apply_plan(
     ``concurrency`` bounds the objects in flight; the client bounds the requests in flight.
     ``finished``, when given, receives each object's result as soon as it is done (or cut short), so
     a caller still knows what was written when an error or a cancellation stops the rest.
+    ``max_rejections``: stop starting objects once more than this many were rejected (None: never).
     """
     ids = {external_id: user.id for external_id, user in index_managed_users(state.users).items()}
     problems = payload_problems(plan)
-    applier = _Applier(client, ids, concurrency, finished if finished is not None else [], problems)
+    applier = _Applier(client, ids, concurrency, finished if finished is not None else [], problems, max_rejections)
     user_results: dict[str, ObjectResult] = {}
     for wave in _manager_first_waves(plan.users):
         for result in await applier.run(wave, applier.user):
             user_results[result.key] = result
+        applier.raise_if_too_many_rejections()
     results = [user_results[op.external_id] for op in plan.users]
     results += await applier.run(plan.manager_links, applier.manager_link)
-    results += await applier.run(plan.groups, applier.group)
+    applier.raise_if_too_many_rejections()
+    group_results: dict[str, ObjectResult] = {}
+    for actions in _GROUP_PHASES:
+        phase = [op for op in plan.groups if op.action in actions]
+        for result in await applier.run(phase, applier.group):
+            group_results[result.key] = result
+        applier.raise_if_too_many_rejections()
+    results += [group_results[op.external_id] for op in plan.groups]
     return results
 
 
@@ -116,14 +141,31 @@ class _Applier:
         concurrency: int,
         finished: list[ObjectResult],
         problems: dict[ObjectKey, str],
+        max_rejections: int | None = None,
     ) -> None:
         self.client = client
         self.finished = finished
         self.problems = problems
+        self.max_rejections = max_rejections
+        self.rejections = 0
         self.ids = ids  # user externalId -> SCIM id, grows as users are created / adopted
         self.manager_set_on_create: dict[str, str] = {}
         self.limit = asyncio.Semaphore(concurrency)
         self.stopped = False  # an error stops the run: nothing new is started
+        self.too_many_rejections = False
+
+    def raise_if_too_many_rejections(self) -> None:
+        if self.too_many_rejections:
+            raise TooManyRejections(
+                f"more than {self.max_rejections} objects were rejected; no further object was started"
+            )
+
+    def _count(self, result: ObjectResult) -> None:
+        if not result.rejected:
+            return
+        self.rejections += 1
+        if self.max_rejections is not None and self.rejections > self.max_rejections:
+            self.stopped = self.too_many_rejections = True
 
     async def run(
         self, ops: Sequence[_Op], apply: Callable[[_Op, ObjectResult], Awaitable[None]]
@@ -140,7 +182,7 @@ class _Applier:
                     if problem is None:
                         await apply(op, result)
                     else:
-                        _fail(result, SyncError(problem))
+                        _reject(result, SyncError(problem))
                 except asyncio.CancelledError:
                     self.stopped = True
                     self.finished.append(_fail(result, SyncError(INTERRUPTED)))
@@ -149,6 +191,7 @@ class _Applier:
                     self.stopped = True
                     self.finished.append(_fail(result, SyncError(_stopping_error(error))))
                     raise
+            self._count(result)
             self.finished.append(result)
             return result
 
@@ -174,7 +217,7 @@ class _Applier:
         except _FATAL:
             raise
         except SyncError as error:
-            _fail(result, error)
+            _reject(result, error)
 
     async def manager_link(self, op: ManagerLinkOp, result: ObjectResult) -> None:
         user_id = self.ids.get(op.external_id)
@@ -194,7 +237,7 @@ class _Applier:
         except _FATAL:
             raise
         except SyncError as error:
-            _fail(result, error)
+            _reject(result, error)
 
     async def group(self, op: GroupOp, result: ObjectResult) -> None:
         try:
@@ -212,7 +255,7 @@ class _Applier:
         except _FATAL:
             raise
         except SyncError as error:
-            _fail(result, error)
+            _reject(result, error)
 
     def _resolve(self, external_ids: Sequence[str]) -> list[str]:
         resolved = [self.ids[external_id] for external_id in external_ids if external_id in self.ids]
@@ -223,8 +266,18 @@ class _Applier:
 
 
 def _fail(result: ObjectResult, error: SyncError) -> ObjectResult:
+    """Not done, but not refused by the app either: cut short, or an object it needs is missing."""
     result.ok = False
     result.error = error.message
+    return result
+
+
+def _reject(result: ObjectResult, error: SyncError) -> ObjectResult:
+    """Refused by the app, or by the payload check: this object only; the run goes on."""
+    _fail(result, error)
+    result.rejected = True
+    status = getattr(error, "status", None)
+    result.http_status = status if isinstance(status, int) and 100 <= status <= 599 else None
     return result
 
 

@@ -36,6 +36,11 @@ from personio_operator.personio.models import FetchResult
 from personio_operator.redaction import redact_model
 from personio_operator.run_warnings import HOLDING_KINDS, RunWarning
 from personio_operator.safe_text import shown
+from personio_operator.scim.applier import apply_plan
+from personio_operator.scim.client import ScimClient
+from personio_operator.scim.models import TargetState, person_id_of
+from personio_operator.scim.plan import TargetPlan, UserAction
+from personio_operator.scim.planner import REASON_GONE, plan_target
 from personio_operator.sync.attributes import requested_attributes, wanted_user_fields
 from personio_operator.sync.counting import count, planned_objects
 from personio_operator.sync.desired import DesiredBuild, build_desired
@@ -44,11 +49,6 @@ from personio_operator.sync.render import render_plan
 from personio_operator.sync.report import ObjectResult, RunReport, RunResult, TestResult, Trigger, WarningSummary
 from personio_operator.sync.safety import check_deactivations, check_fetch, check_not_empty
 from personio_operator.sync.secrets import RunSecrets
-from personio_operator.target.applier import apply_plan
-from personio_operator.target.client import ScimClient
-from personio_operator.target.models import TargetState, person_id_of
-from personio_operator.target.plan import TargetPlan, UserAction
-from personio_operator.target.planner import REASON_GONE, plan_target
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PIP_NO_CACHE_DIR=1
 WORKDIR /src
 COPY pyproject.toml README.md ./
-COPY operator ./operator
+COPY operator/personio_operator ./operator/personio_operator
 # The operator only, no extras. pip compiles the bytecode here, because the running container cannot
 # write it. pip and setuptools then leave the virtualenv: nothing in the image installs software.
 RUN python -m venv /opt/venv \

@@ -6,10 +6,11 @@ STAMP := $(VENV)/.installed
 
 .PHONY: demo test lint setup clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml operator/testkit/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
+	# The operator with its test tools, and the test kit (Personio sandbox, SCIM test app, demo).
+	$(BIN)/pip install --quiet -e '.[test]' -e operator/testkit
 	touch $(STAMP)
 
 setup: $(STAMP)

@@ -26,16 +26,16 @@ from pydantic import SecretStr
 from tests.plugins.django_scim_server import DjangoScimServer
 from tests.sync.harness import Harness
 
-from personio_operator.personio.sandbox import (
+from personio_operator.sync.report import Trigger
+from personio_operator.sync.runner import run_integration
+from personio_operator.sync.secrets import RunSecrets
+from personio_testkit.personio_sandbox import (
     DEFAULT_CLIENT_ID,
     DEFAULT_CLIENT_SECRET,
     SandboxConfig,
     SandboxServer,
     generate_company,
 )
-from personio_operator.sync.report import Trigger
-from personio_operator.sync.runner import run_integration
-from personio_operator.sync.secrets import RunSecrets
 
 TWIN = (1008, "Felix")  # Emma Böhm (a supervisor in seed 1) renamed to share Felix Böhm's full name
 

@@ -19,15 +19,15 @@ from pydantic import SecretStr
 from personio_operator.api.spec import PersonioSource
 from personio_operator.personio.client import PersonioClient
 from personio_operator.personio.models import Attribute
-from personio_operator.personio.sandbox import (
+from personio_testkit.personio_sandbox import (
     DEFAULT_CLIENT_ID,
     DEFAULT_CLIENT_SECRET,
     SandboxConfig,
     SandboxServer,
     generate_company,
 )
-from personio_operator.personio.sandbox.company import Company
-from personio_operator.personio.sandbox.config import RateLimitRule
+from personio_testkit.personio_sandbox.company import Company
+from personio_testkit.personio_sandbox.config import RateLimitRule
 
 # Which sandbox bucket meters which endpoint (sandbox/config.py default_rate_limits()).
 V2_BUCKETS = {

@@ -17,11 +17,11 @@ from typing import Any
 
 from pydantic import SecretStr
 
-from personio_operator.target.applier import apply_plan
-from personio_operator.target.client import ScimClient
-from personio_operator.target.models import DesiredGroup, DesiredState, DesiredUser, group_external_id
-from personio_operator.target.planner import plan_target
-from personio_operator.target.testserver import ScimTestServer
+from personio_operator.scim.applier import apply_plan
+from personio_operator.scim.client import ScimClient
+from personio_operator.scim.models import DesiredGroup, DesiredState, DesiredUser, group_external_id
+from personio_operator.scim.planner import plan_target
+from personio_testkit.scim_app import ScimTestServer
 
 TOKEN = "bench-token"
 

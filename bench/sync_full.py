@@ -30,7 +30,10 @@ from pydantic import SecretStr
 
 from personio_operator.api.spec import PersonioIntegrationSpec
 from personio_operator.destinations import DestinationPolicy
-from personio_operator.personio.sandbox import (
+from personio_operator.sync.report import Trigger
+from personio_operator.sync.runner import run_integration
+from personio_operator.sync.secrets import RunSecrets
+from personio_testkit.personio_sandbox import (
     DEFAULT_CLIENT_ID,
     DEFAULT_CLIENT_SECRET,
     SandboxConfig,
@@ -38,11 +41,8 @@ from personio_operator.personio.sandbox import (
     default_rate_limits,
     generate_company,
 )
-from personio_operator.personio.sandbox.app import ROUTES
-from personio_operator.sync.report import Trigger
-from personio_operator.sync.runner import run_integration
-from personio_operator.sync.secrets import RunSecrets
-from personio_operator.target.testserver import ScimTestServer
+from personio_testkit.personio_sandbox.app import ROUTES
+from personio_testkit.scim_app import ScimTestServer
 
 TOKEN = "bench-token"
 RSS_TARGET_MB = 300

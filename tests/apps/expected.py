@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from personio_operator.personio.sandbox import Company
+from personio_testkit.personio_sandbox import Company
 from tests.apps.reading import ENTERPRISE_SCHEMA, Dialect, Holdings
 
 IN_SCOPE_STATUSES = frozenset({"ACTIVE", "ONBOARDING", "LEAVE"})

@@ -14,11 +14,11 @@ from typing import Any, Protocol
 from pydantic import SecretStr
 
 from personio_operator.destinations import DestinationPolicy
-from personio_operator.personio.sandbox import SandboxServer
 from personio_operator.sync.report import RunReport, Trigger
 from personio_operator.sync.runner import run_integration
 from personio_operator.sync.secrets import RunSecrets
-from personio_operator.target.testserver import RecordedRequest
+from personio_testkit.personio_sandbox import SandboxServer
+from personio_testkit.scim_app import RecordedRequest
 from tests.apps.expected import Expected, Rules
 from tests.apps.reading import AppReader, Dialect, Holdings
 from tests.plugins.leaks import PERSONIO_CLIENT_ID, PERSONIO_CLIENT_SECRET, SCIM_TOKEN, LeakCheck

@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 
-from personio_operator.target.testserver import SEED_HEADER
+from personio_testkit.scim_app import SEED_HEADER
 
 USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"
 GROUP_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:Group"

@@ -339,21 +339,23 @@ def test_the_fresh_install_is_what_runs_not_the_source_tree(image_like_install: 
         assert int(uid) == _image_user()[0]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="personio/cli.py imports the Personio sandbox (starlette, uvicorn) when the command group loads; "
-    "the package split moves the sandbox and the SCIM test server behind an extra",
-)
-def test_the_operators_runtime_imports_no_test_server() -> None:
+def test_the_operators_runtime_imports_no_test_server(image_like_install: dict[str, Any]) -> None:
+    """As installed in the image (no test kit): starting the operator's commands loads no test double."""
+    with zipfile.ZipFile(image_like_install["wheel"]) as wheel:
+        assert not [name for name in wheel.namelist() if name.startswith("personio_testkit")]
+        (metadata,) = [name for name in wheel.namelist() if name.endswith(".dist-info/METADATA")]
+        requires = [line for line in wheel.read(metadata).decode().splitlines() if line.startswith("Requires-Dist:")]
+    runtime = [line for line in requires if "extra ==" not in line]  # what `pip install .` installs
+    assert not [line for line in runtime if re.search(r"\b(starlette|uvicorn|scim2-server)\b", line)], runtime
     code = textwrap.dedent(
         """
         import sys
         import personio_operator.cli, personio_operator.controller.handlers, personio_operator.controller.reconciler
         test_only = ("starlette", "uvicorn", "scim2_server")
-        ours = ("personio_operator.personio.sandbox", "personio_operator.target.testserver")
+        ours = ("personio_testkit.personio_sandbox", "personio_testkit.scim_app")
         print(sorted(m for m in sys.modules if m.split(".")[0] in test_only or m.startswith(ours)))
         """
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    result = _run(image_like_install, str(image_like_install["venv"] / "bin" / "python"), "-c", code)
+    assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"

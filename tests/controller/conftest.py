@@ -13,7 +13,7 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from personio_operator.controller.clock import ManualClock
-from personio_operator.personio.sandbox import SandboxConfig, SandboxServer, generate_company
+from personio_testkit.personio_sandbox import SandboxConfig, SandboxServer, generate_company
 from tests.controller.emulator import RealisticEmulator
 from tests.controller.harness import Api, declare_resources
 

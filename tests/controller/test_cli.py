@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 from personio_operator.cli import main
 from personio_operator.controller.triggers import RUN_REQUEST_ANNOTATION, TEST_REQUEST_ANNOTATION
-from personio_operator.personio.sandbox import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
+from personio_testkit.personio_sandbox import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
 from tests.controller.harness import (
     NAMESPACE,
     eventually,

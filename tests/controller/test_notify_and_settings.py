@@ -14,8 +14,8 @@ from personio_operator.controller.events import describe_changes
 from personio_operator.controller.notify import FailureNotice, Mailer, NotificationError, compose
 from personio_operator.controller.settings import OperatorSettings, SmtpSettings
 from personio_operator.errors import ErrorKind
+from personio_operator.scim.plan import Counts
 from personio_operator.sync.report import RunReport, RunResult, Trigger
-from personio_operator.target.plan import Counts
 from tests.controller.conftest import MailSink, free_port
 
 SMTP_PASSWORD = "smtp-password-do-not-leak"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import SecretStr
 
-from personio_operator.personio.sandbox import DEFAULT_CLIENT_ID, SandboxConfig, SandboxServer, generate_company
+from personio_testkit.personio_sandbox import DEFAULT_CLIENT_ID, SandboxConfig, SandboxServer, generate_company
 from tests.controller.harness import (
     Api,
     eventually,

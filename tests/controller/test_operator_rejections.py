@@ -11,7 +11,7 @@ from pydantic import SecretStr
 
 from personio_operator.controller.settings import SmtpSettings
 from personio_operator.controller.triggers import RUN_REQUEST_ANNOTATION
-from personio_operator.personio.sandbox import DEFAULT_CLIENT_ID, SandboxConfig, SandboxServer, generate_company
+from personio_testkit.personio_sandbox import DEFAULT_CLIENT_ID, SandboxConfig, SandboxServer, generate_company
 from tests.controller.harness import Api, eventually, fast_settings, integration_spec, put_credentials, running_operator
 
 PERSONIO_SECRET = "personio-client-secret-do-not-leak"

@@ -12,7 +12,7 @@ import pytest
 from pydantic import SecretStr
 
 from personio_operator.controller.triggers import RUN_REQUEST_ANNOTATION, TEST_REQUEST_ANNOTATION
-from personio_operator.personio.sandbox import DEFAULT_CLIENT_ID, SandboxConfig, SandboxServer, generate_company
+from personio_testkit.personio_sandbox import DEFAULT_CLIENT_ID, SandboxConfig, SandboxServer, generate_company
 from tests.controller.conftest import free_port
 from tests.controller.harness import (
     Api,

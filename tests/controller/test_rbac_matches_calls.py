@@ -21,7 +21,7 @@ from personio_operator.controller.kube import KubeApi
 from personio_operator.controller.reconciler import Reconciler
 from personio_operator.controller.settings import SmtpSettings
 from personio_operator.controller.triggers import TEST_REQUEST_ANNOTATION
-from personio_operator.personio.sandbox import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
+from personio_testkit.personio_sandbox import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
 from tests.chart.conftest import CHART, render
 from tests.controller.harness import (
     NAMESPACE,

@@ -46,8 +46,8 @@ def _secret_values() -> dict[str, dict[str, str]]:
 def servers() -> Iterator[tuple[Any, Any]]:
     from pydantic import SecretStr
 
-    from personio_operator.personio.sandbox import SandboxConfig, SandboxServer, generate_company
-    from personio_operator.target.testserver import ScimTestServer
+    from personio_testkit.personio_sandbox import SandboxConfig, SandboxServer, generate_company
+    from personio_testkit.scim_app import ScimTestServer
 
     secrets = _secret_values()
     personio_secret = secrets["personio-sandbox-credentials"]

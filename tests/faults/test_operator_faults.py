@@ -23,7 +23,7 @@ from pydantic import SecretStr
 
 from personio_operator.controller.settings import SmtpSettings
 from personio_operator.controller.triggers import RUN_REQUEST_ANNOTATION
-from personio_operator.personio.sandbox import SandboxConfig, SandboxServer, generate_company
+from personio_testkit.personio_sandbox import SandboxConfig, SandboxServer, generate_company
 from tests.apps.expected import Expected
 from tests.apps.reading import AppReader, Holdings
 from tests.controller.harness import Api, eventually, fast_settings, integration_spec, put_credentials, running_operator

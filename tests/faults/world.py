@@ -15,8 +15,8 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from personio_operator.personio.sandbox import SandboxConfig, SandboxServer, generate_company
-from personio_operator.target.testserver import ScimTestServer
+from personio_testkit.personio_sandbox import SandboxConfig, SandboxServer, generate_company
+from personio_testkit.scim_app import ScimTestServer
 from tests.apps.expected import Rules
 from tests.apps.harness import AppHarness, RunTrace
 from tests.controller.harness import eventually

@@ -10,7 +10,7 @@ from personio_operator.api.spec import PersonioSource
 from personio_operator.personio.client import PersonioClient
 from personio_operator.personio.http import HttpPolicy
 from personio_operator.personio.models import Attribute, Employee, FetchResult
-from personio_operator.personio.sandbox import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
+from personio_testkit.personio_sandbox import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
 
 ALL_ATTRIBUTES = set(Attribute)
 

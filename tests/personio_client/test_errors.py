@@ -11,7 +11,7 @@ from pydantic import SecretStr
 from personio_operator.errors import ConfigurationError, ErrorKind, SyncError
 from personio_operator.personio.client import PersonioClient
 from personio_operator.personio.errors import PersonioAccessError, PersonioCredentialsError, PersonioEndpointError
-from personio_operator.personio.sandbox import SandboxConfig, SandboxServer, generate_company
+from personio_testkit.personio_sandbox import SandboxConfig, SandboxServer, generate_company
 from tests.personio_client.helpers import ALL_ATTRIBUTES, FAST, client, fetch, source
 
 SECRET = "s3cr3t-value-that-must-never-show-7f1e"

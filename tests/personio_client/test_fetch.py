@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from personio_operator.personio.models import Attribute, EmploymentStatus, EmploymentType
-from personio_operator.personio.sandbox import SandboxConfig, SandboxServer, generate_company
+from personio_testkit.personio_sandbox import SandboxConfig, SandboxServer, generate_company
 from tests.personio_client.helpers import ALL_ATTRIBUTES, by_id, fetch
 
 NO_LIMITS = SandboxConfig(rate_limits=False)

@@ -9,8 +9,8 @@ import pytest
 
 from personio_operator.errors import ErrorKind
 from personio_operator.personio.errors import PersonioUnavailableError
-from personio_operator.personio.sandbox import SandboxConfig, SandboxServer, generate_company
-from personio_operator.personio.sandbox.config import RateLimitRule, default_rate_limits
+from personio_testkit.personio_sandbox import SandboxConfig, SandboxServer, generate_company
+from personio_testkit.personio_sandbox.config import RateLimitRule, default_rate_limits
 from tests.personio_client.helpers import FAST, fetch
 
 NO_LIMITS = SandboxConfig(rate_limits=False)

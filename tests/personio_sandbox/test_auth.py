@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from personio_operator.personio.sandbox import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, SandboxClock
+from personio_testkit.personio_sandbox import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, SandboxClock
 from tests.personio_sandbox.helpers import token_form, v2_token
 
 

@@ -7,7 +7,7 @@ import json
 import httpx
 import pytest
 
-from personio_operator.personio.sandbox import FixtureError, generate_company, load_company, save_company
+from personio_testkit.personio_sandbox import FixtureError, generate_company, load_company, save_company
 from tests.personio_sandbox.helpers import v2_headers
 
 FIXTURE_YAML = """

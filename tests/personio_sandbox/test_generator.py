@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from personio_operator.personio.sandbox import generate_company
+from personio_testkit.personio_sandbox import generate_company
 from tests.personio_sandbox.helpers import v1_headers, v2_headers, walk_v2
 
 

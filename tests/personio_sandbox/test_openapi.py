@@ -17,7 +17,7 @@ from openapi_core import OpenAPI
 from openapi_core.exceptions import OpenAPIError
 from openapi_core.testing import MockRequest, MockResponse
 
-from personio_operator.personio.sandbox import V1Quirks
+from personio_testkit.personio_sandbox import V1Quirks
 from tests.personio_sandbox.helpers import (
     SPEC_HOST,
     V1_PERSONNEL,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 
-from personio_operator.personio.sandbox import RateLimitRule, SandboxClock, default_rate_limits
+from personio_testkit.personio_sandbox import RateLimitRule, SandboxClock, default_rate_limits
 from tests.personio_sandbox.helpers import v1_headers, v2_headers
 
 HEADERS = ("x-ratelimit-replenish-rate", "x-ratelimit-burst-capacity", "x-ratelimit-requested-tokens")

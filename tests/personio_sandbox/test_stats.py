@@ -6,7 +6,7 @@ import asyncio
 
 import httpx
 
-from personio_operator.personio.sandbox import SandboxConfig, SandboxServer, generate_company
+from personio_testkit.personio_sandbox import SandboxConfig, SandboxServer, generate_company
 from tests.personio_sandbox.helpers import token_form
 
 

@@ -105,7 +105,7 @@ def test_updated_since_selects_changed_people(sandbox, client):
 
 
 def test_quirks_numbers_as_strings_and_empty_objects(personio_sandbox):
-    from personio_operator.personio.sandbox import V1Quirks
+    from personio_testkit.personio_sandbox import V1Quirks
 
     quirks = V1Quirks(numbers_as_strings=True, empty_objects_as="empty_string", office_label="Office")
     sandbox = personio_sandbox(employees=30, rate_limits=False, v1_quirks=quirks)

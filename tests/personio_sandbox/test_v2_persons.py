@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from personio_operator.personio.sandbox import company_from_dict
+from personio_testkit.personio_sandbox import company_from_dict
 from tests.personio_sandbox.helpers import v2_headers, walk_v2
 
 

@@ -3,7 +3,7 @@
 Strict where scim2-server is lenient: core schemas only (an enterprise extension in a POST or PUT is
 refused), attributes it has no column for are dropped silently, users are soft-deleted, a duplicate
 group displayName is an HTML 500, filters compare case-insensitively. See
-``tests/target/test_django_scim_dialect.py`` for every observed behaviour.
+``tests/scim/test_django_scim_dialect.py`` for every observed behaviour.
 
 One server process per test session (started on first use, ~1-2 s: Django set-up, migrations,
 uvicorn), emptied before every test (~10 ms), so each test sees a fresh app:
@@ -34,7 +34,7 @@ from typing import IO, Any
 import httpx
 import pytest
 
-from personio_operator.target.testserver import GROUP_SCHEMA, SEED_HEADER, USER_SCHEMA, RecordedRequest
+from personio_testkit.scim_app import GROUP_SCHEMA, SEED_HEADER, USER_SCHEMA, RecordedRequest
 from tests.plugins.scim_server import SCIM_TOKEN
 
 REPO_ROOT = Path(__file__).resolve().parents[2]

@@ -83,7 +83,7 @@ def encoded_forms(value: str) -> dict[str, str]:
 class Finding:
     secret: str  # what it is, e.g. "SCIM bearer token" (never the value)
     form: str  # e.g. "base64 (offset 1)"
-    where: str  # e.g. "log record personio_operator.target.client DEBUG"
+    where: str  # e.g. "log record personio_operator.scim.client DEBUG"
     excerpt: str  # the text before it, known values replaced by their labels
 
     def __str__(self) -> str:
@@ -103,7 +103,7 @@ class LeakLedger:
 TEST_SERVER_LOGGERS = (
     "mail.log",
     "uvicorn",
-    "personio_operator.personio.sandbox",
+    "personio_testkit.personio_sandbox",
     "kmock",
     "aiohttp.access",
     "aiohttp.server",

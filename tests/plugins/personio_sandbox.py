@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from personio_operator.personio.sandbox import (
+from personio_testkit.personio_sandbox import (
     Company,
     SandboxClock,
     SandboxConfig,

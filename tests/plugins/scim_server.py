@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
-from personio_operator.target.client import ScimClient
-from personio_operator.target.testserver import ScimTestServer
+from personio_operator.scim.client import ScimClient
+from personio_testkit.scim_app import ScimTestServer
 
 SCIM_TOKEN = "scim-token"
 

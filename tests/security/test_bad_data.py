@@ -27,14 +27,14 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
-from personio_operator.personio.sandbox import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, company_from_dict
 from personio_operator.sync.render import render_report
 from personio_operator.sync.report import RunReport, RunResult, Trigger
 from personio_operator.sync.runner import run_integration
 from personio_operator.sync.secrets import RunSecrets
-from personio_operator.target.testserver import ScimTestServer
+from personio_testkit.personio_sandbox import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, company_from_dict
+from personio_testkit.scim_app import ScimTestServer
+from tests.scim.factories import eventually
 from tests.sync.harness import Harness
-from tests.target.factories import eventually
 
 HOSTILE_EMAILS = {
     20: "a..b@acme-gmbh.de",

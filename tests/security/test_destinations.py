@@ -32,11 +32,11 @@ from personio_operator.cli import main
 from personio_operator.controller.settings import OperatorSettings
 from personio_operator.destinations import DestinationGuard, DestinationPolicy, IPAddress, Side
 from personio_operator.errors import ErrorKind
-from personio_operator.personio.sandbox import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, SandboxServer
 from personio_operator.sync.report import RunReport, RunResult, Trigger
 from personio_operator.sync.runner import run_integration
 from personio_operator.sync.secrets import RunSecrets
-from personio_operator.target.testserver import ScimTestServer
+from personio_testkit.personio_sandbox import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, SandboxServer
+from personio_testkit.scim_app import ScimTestServer
 from tests.chart.conftest import CHART, render
 from tests.security.listener import Answer, Listener, Received, Responder
 from tests.sync.factories import make_spec

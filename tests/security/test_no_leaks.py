@@ -35,9 +35,9 @@ from personio_operator.controller.settings import SmtpSettings
 from personio_operator.destinations import Side
 from personio_operator.errors import SyncError
 from personio_operator.personio.client import PersonioClient
-from personio_operator.personio.sandbox import SandboxConfig, SandboxServer, generate_company
-from personio_operator.target.client import ScimClient
-from personio_operator.target.models import DesiredUser
+from personio_operator.scim.client import ScimClient
+from personio_operator.scim.models import DesiredUser
+from personio_testkit.personio_sandbox import SandboxConfig, SandboxServer, generate_company
 from tests.apps.expected import Rules
 from tests.apps.harness import AppHarness
 from tests.controller.conftest import MailSink, free_port

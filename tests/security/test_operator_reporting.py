@@ -29,7 +29,7 @@ import pytest
 
 from personio_operator.api.status import MAX_REQUEST, MAX_STARTED_BY, MAX_WARNING_EXAMPLES, MAX_WARNING_LINE
 from personio_operator.controller.triggers import RUN_REQUEST_ANNOTATION, TEST_REQUEST_ANNOTATION
-from personio_operator.personio.sandbox import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
+from personio_testkit.personio_sandbox import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
 from tests.controller.harness import (
     NAMESPACE,
     Api,

@@ -43,7 +43,6 @@ from personio_operator.controller.settings import SmtpSettings
 from personio_operator.controller.triggers import TEST_REQUEST_ANNOTATION
 from personio_operator.personio.client import PersonioClient
 from personio_operator.personio.errors import PersonioCredentialsError
-from personio_operator.personio.sandbox import DEFAULT_CLIENT_ID
 from personio_operator.redaction import (
     MASK,
     MAX_REMEMBERED,
@@ -55,10 +54,11 @@ from personio_operator.redaction import (
     remember_secret,
     remembered_count,
 )
-from personio_operator.target.client import ScimClient
-from personio_operator.target.errors import ScimConflictError, ScimRequestError
-from personio_operator.target.models import DesiredUser
-from personio_operator.target.testserver import ScimTestServer
+from personio_operator.scim.client import ScimClient
+from personio_operator.scim.errors import ScimConflictError, ScimRequestError
+from personio_operator.scim.models import DesiredUser
+from personio_testkit.personio_sandbox import DEFAULT_CLIENT_ID
+from personio_testkit.scim_app import ScimTestServer
 from tests.controller import conftest as controller
 from tests.controller.harness import eventually, fast_settings, integration_spec, put_credentials, running_operator
 

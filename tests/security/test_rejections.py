@@ -27,7 +27,7 @@ from personio_operator.controller.notify import FailureNotice, compose
 from personio_operator.controller.status import ObjectState, Outcome, run_finished
 from personio_operator.errors import ErrorKind
 from personio_operator.sync.report import ObjectResult, RunReport, RunResult, Trigger
-from personio_operator.target.testserver import ScimTestServer
+from personio_testkit.scim_app import ScimTestServer
 from tests.sync.harness import Harness
 
 NOW = datetime(2026, 11, 25, 4, tzinfo=UTC)

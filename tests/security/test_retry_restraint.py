@@ -20,15 +20,15 @@ from collections.abc import Iterable
 from pydantic import SecretStr
 
 from personio_operator.errors import ErrorKind
+from personio_operator.scim.applier import apply_plan
+from personio_operator.scim.client import BREAKER_THRESHOLD, SCIM_RETRY, ScimClient
+from personio_operator.scim.models import DesiredState, TargetState
+from personio_operator.scim.planner import plan_target
 from personio_operator.sync.report import RunResult
-from personio_operator.target.applier import apply_plan
-from personio_operator.target.client import BREAKER_THRESHOLD, SCIM_RETRY, ScimClient
-from personio_operator.target.models import DesiredState, TargetState
-from personio_operator.target.planner import plan_target
-from personio_operator.target.testserver import RecordedRequest
+from personio_testkit.scim_app import RecordedRequest
 from tests.plugins.django_scim_server import DjangoScimServer
+from tests.scim.factories import desired_group, desired_user
 from tests.sync.harness import Harness
-from tests.target.factories import desired_group, desired_user
 
 ALL_TEAMS = {"department": True, "office": True, "team": True, "supervisor": True}
 # The breaker stops the run at its 10th failed object, ~10 s after the first POST with these

@@ -4,7 +4,7 @@ from collections.abc import Callable
 
 import pytest
 
-from personio_operator.target.testserver import ScimTestServer
+from personio_testkit.scim_app import ScimTestServer
 from tests.sync.harness import Harness
 
 

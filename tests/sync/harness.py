@@ -12,11 +12,11 @@ import httpx
 from pydantic import SecretStr
 
 from personio_operator.destinations import DestinationPolicy
-from personio_operator.personio.sandbox import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, SandboxServer
 from personio_operator.sync.report import RunReport, Trigger
 from personio_operator.sync.runner import run_integration
 from personio_operator.sync.secrets import RunSecrets
-from personio_operator.target.testserver import ENTERPRISE_SCHEMA, ScimTestServer
+from personio_testkit.personio_sandbox import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, SandboxServer
+from personio_testkit.scim_app import ENTERPRISE_SCHEMA, ScimTestServer
 from tests.sync.factories import make_spec
 
 IN_SCOPE_STATUSES = {"ACTIVE", "ONBOARDING", "LEAVE"}

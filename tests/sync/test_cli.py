@@ -9,7 +9,7 @@ from click.testing import CliRunner
 
 from personio_operator.cli import main
 from personio_operator.destinations import Side
-from personio_operator.personio.sandbox import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
+from personio_testkit.personio_sandbox import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
 from tests.sync.harness import Harness
 
 EXAMPLE = Path("examples/local/integration.yaml")

@@ -2,8 +2,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from personio_operator.personio.models import Attribute, EmploymentStatus, EmploymentType, NamedRef, PersonRef
+from personio_operator.scim.models import UserField
 from personio_operator.sync.desired import build_desired
-from personio_operator.target.models import UserField
 from tests.sync.factories import make_spec, person
 
 ALL_TEAMS = {"supervisor": True, "team": True, "department": True, "office": True, "employmentType": True}

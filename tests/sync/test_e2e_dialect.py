@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 import pytest
 
-from personio_operator.target.testserver import ENTERPRISE_SCHEMA
+from personio_testkit.scim_app import ENTERPRISE_SCHEMA
 from tests.sync.harness import Harness
 
 DJANGO_LIMITS = [

@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
-from personio_operator.personio.sandbox import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
 from personio_operator.sync.report import RunReport, Trigger
 from personio_operator.sync.runner import run_integration
 from personio_operator.sync.secrets import RunSecrets
+from personio_testkit.personio_sandbox import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
 from tests.sync.harness import Harness
 
 TWIN_ID, OTHER_TWIN_ID = 1007, 1008  # Felix Böhm supervises Emma Böhm, who is renamed "Felix" below

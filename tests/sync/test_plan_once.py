@@ -3,12 +3,12 @@ attributes that are not managed (by the spec, by what Personio returned, by what
 all in the desired state, and the planner honours them in one pass (no repair step after it)."""
 
 from personio_operator.personio.models import Attribute, EmploymentStatus
+from personio_operator.scim.models import ALL_USER_FIELDS, ScimGroup, ScimUser, TargetState, UserField
+from personio_operator.scim.plan import TargetPlan
+from personio_operator.scim.planner import plan_target
 from personio_operator.sync.counting import count, planned_objects
 from personio_operator.sync.desired import build_desired
 from personio_operator.sync.report import ObjectResult
-from personio_operator.target.models import ALL_USER_FIELDS, ScimGroup, ScimUser, TargetState, UserField
-from personio_operator.target.plan import TargetPlan
-from personio_operator.target.planner import plan_target
 from tests.sync.factories import make_spec, person
 
 

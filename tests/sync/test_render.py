@@ -1,10 +1,8 @@
 import json
 from datetime import UTC, datetime
 
-from personio_operator.sync.render import plan_summary, render_plan, render_report, render_run_table
-from personio_operator.sync.report import Counts, ObjectResult, RunReport, RunResult, Trigger
-from personio_operator.target.models import DesiredUser
-from personio_operator.target.plan import (
+from personio_operator.scim.models import DesiredUser
+from personio_operator.scim.plan import (
     FieldChange,
     GroupAction,
     GroupOp,
@@ -13,6 +11,8 @@ from personio_operator.target.plan import (
     UserAction,
     UserOp,
 )
+from personio_operator.sync.render import plan_summary, render_plan, render_report, render_run_table
+from personio_operator.sync.report import Counts, ObjectResult, RunReport, RunResult, Trigger
 
 ANNA = DesiredUser(
     external_id="personio:1", user_name="anna@acme.example", given_name="Anna", family_name="Li", email="a@x"

@@ -2,8 +2,8 @@ import pytest
 
 from personio_operator.errors import ConfigurationError, ErrorKind, SafetyError
 from personio_operator.personio.models import Attribute, FetchResult
+from personio_operator.scim.plan import TargetPlan, UserAction, UserOp
 from personio_operator.sync.safety import allowed_deactivations, check_deactivations, check_fetch, check_not_empty
-from personio_operator.target.plan import TargetPlan, UserAction, UserOp
 from tests.sync.factories import make_spec, person
 
 

@@ -3,9 +3,9 @@
 
 from __future__ import annotations
 
+from personio_operator.scim.models import ScimGroup, TargetState
 from personio_operator.sync.desired import DesiredBuild, build_desired
 from personio_operator.sync.team_names import name_teams
-from personio_operator.target.models import ScimGroup, TargetState
 from tests.sync.factories import make_spec, person
 
 SUPERVISORS = make_spec(teams={"supervisor": True}, defaultLanguage="en")

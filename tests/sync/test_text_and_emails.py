@@ -9,7 +9,7 @@ from pydantic import ValidationError
 from scim2_models import Email
 
 from personio_operator.safe_text import MAX_TEXT_LENGTH, ZWJ, ZWNJ, clean_text, shown
-from personio_operator.target.emails import InvalidEmailError, email_key, normalized_email
+from personio_operator.scim.emails import InvalidEmailError, email_key, normalized_email
 
 HOSTILE_EMAILS = [
     "a..b@example.com",

@@ -17,7 +17,7 @@ from collections.abc import Iterable
 
 from personio_operator.api.spec import PersonioIntegrationSpec, TeamKind
 from personio_operator.personio.models import REQUIRED_ATTRIBUTES, Attribute
-from personio_operator.target.models import ALL_USER_FIELDS, IDENTITY_FIELDS, UserField
+from personio_operator.scim.models import ALL_USER_FIELDS, IDENTITY_FIELDS, UserField
 
 _TEAM_ATTRIBUTE: dict[TeamKind, Attribute] = {
     TeamKind.SUPERVISOR: Attribute.SUPERVISOR,

@@ -1,4 +1,4 @@
-"""``personio-operator plan``, ``sync`` and ``demo``: the sync engine on a laptop, no cluster needed.
+"""``personio-operator plan`` and ``sync``: the sync engine on a laptop, no cluster needed.
 
 Exit codes: 0 the run (or Test) succeeded, 1 it failed, 2 the input was bad (file, spec, credentials).
 """
@@ -61,7 +61,6 @@ def register(group: click.Group) -> None:
     """Add this area's subcommands to the ``personio-operator`` group."""
     group.add_command(plan_command)
     group.add_command(sync_command)
-    group.add_command(demo_command)
 
 
 def _run_options(command: Callable[..., None]) -> Callable[..., None]:
@@ -101,17 +100,7 @@ def sync_command(
     )
 
 
-@click.command("demo")
-@click.option("--employees", default=40, show_default=True, type=click.IntRange(5, 2000), help="Size of the company.")
-def demo_command(employees: int) -> None:
-    """Offline tour: a Personio sandbox and a SCIM app on 127.0.0.1; Test, first run, HR changes, second run."""
-    from personio_operator.sync.demo import run_demo  # the demo pulls in the sandbox only when asked for
-
-    install_log_redaction()
-    sys.exit(run_demo(employees=employees, out=_echo))
-
-
-def _echo(text: str, *, err: bool = False) -> None:
+def echo(text: str, *, err: bool = False) -> None:
     """Every line this CLI prints goes through the redaction step."""
     click.echo(redact(text), err=err)
 
@@ -140,7 +129,7 @@ def _run_once(
                 secret_data.setdefault(name, {}).update(values)
         secrets = resolve_secrets(integration.spec, secret_data)
     except ConfigurationError as err:
-        _echo(f"error: {err}", err=True)
+        echo(f"error: {err}", err=True)
         sys.exit(EXIT_BAD_INPUT)
     report = asyncio.run(
         run_integration(

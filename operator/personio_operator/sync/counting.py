@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from personio_operator.scim.plan import TargetPlan
 from personio_operator.sync.report import Counts, ObjectResult
-from personio_operator.target.plan import TargetPlan
 
 _USER_FIELD = {"create": "created", "adopt": "updated", "update": "updated", "deactivate": "deactivated"}
 _USER_FIELD["reactivate"] = "reactivated"

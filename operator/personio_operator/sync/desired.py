@@ -33,12 +33,8 @@ from personio_operator.api.spec import PersonioIntegrationSpec, TeamKind
 from personio_operator.personio.models import Attribute, Employee, EmploymentType, NamedRef
 from personio_operator.run_warnings import RunWarning, WarningKind, warning
 from personio_operator.safe_text import MAX_TEXT_LENGTH, clean_text, shown
-from personio_operator.sync.attributes import managed_user_fields
-from personio_operator.sync.naming import KIND_WORDS, check_templates, qualified_name, team_name
-from personio_operator.sync.scope import Decision, ScopeDecision, decide
-from personio_operator.sync.team_names import TeamNaming, name_teams
-from personio_operator.target.emails import InvalidEmailError, normalized_email
-from personio_operator.target.models import (
+from personio_operator.scim.emails import InvalidEmailError, normalized_email
+from personio_operator.scim.models import (
     ALL_USER_FIELDS,
     DesiredGroup,
     DesiredState,
@@ -48,6 +44,10 @@ from personio_operator.target.models import (
     group_external_id,
     user_external_id,
 )
+from personio_operator.sync.attributes import managed_user_fields
+from personio_operator.sync.naming import KIND_WORDS, check_templates, qualified_name, team_name
+from personio_operator.sync.scope import Decision, ScopeDecision, decide
+from personio_operator.sync.team_names import TeamNaming, name_teams
 
 USER_TYPES = {EmploymentType.INTERNAL: "Internal", EmploymentType.EXTERNAL: "External"}
 # Personio ids become externalIds and employee numbers: digits in practice, never anything odd.

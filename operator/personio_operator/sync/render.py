@@ -11,9 +11,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from personio_operator.safe_text import shown
+from personio_operator.scim.plan import GroupAction, GroupOp, TargetPlan, UserAction, UserOp
 from personio_operator.sync.rejections import listing, object_line
 from personio_operator.sync.report import Counts, RunReport
-from personio_operator.target.plan import GroupAction, GroupOp, TargetPlan, UserAction, UserOp
 
 _USER_MARK = {
     UserAction.CREATE: "+",

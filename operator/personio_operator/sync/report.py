@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
 from personio_operator.errors import ErrorKind
-from personio_operator.target.plan import Counts, TargetPlan
+from personio_operator.scim.plan import Counts, TargetPlan
 
 
 class _Model(BaseModel):

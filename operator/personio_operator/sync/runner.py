@@ -39,6 +39,11 @@ from personio_operator.personio.models import FetchResult
 from personio_operator.redaction import redact_model
 from personio_operator.run_warnings import HOLDING_KINDS, RunWarning
 from personio_operator.safe_text import shown
+from personio_operator.scim.applier import TooManyRejections, apply_plan
+from personio_operator.scim.client import ScimClient
+from personio_operator.scim.models import DesiredState, TargetState, is_managed_external_id, person_id_of
+from personio_operator.scim.plan import TargetPlan, UserAction
+from personio_operator.scim.planner import REASON_GONE, plan_target
 from personio_operator.sync.attributes import requested_attributes, wanted_user_fields
 from personio_operator.sync.counting import count, planned_objects
 from personio_operator.sync.desired import DesiredBuild, build_desired
@@ -49,11 +54,6 @@ from personio_operator.sync.report import ObjectResult, RunReport, RunResult, Te
 from personio_operator.sync.safety import check_deactivations, check_fetch, check_not_empty
 from personio_operator.sync.secrets import RunSecrets
 from personio_operator.sync.team_names import name_teams
-from personio_operator.target.applier import TooManyRejections, apply_plan
-from personio_operator.target.client import ScimClient
-from personio_operator.target.models import DesiredState, TargetState, is_managed_external_id, person_id_of
-from personio_operator.target.plan import TargetPlan, UserAction
-from personio_operator.target.planner import REASON_GONE, plan_target
 
 log = logging.getLogger(__name__)
 

@@ -14,8 +14,8 @@ from personio_operator.api.spec import PersonioIntegrationSpec
 from personio_operator.errors import ConfigurationError, SafetyError
 from personio_operator.personio.models import FetchResult
 from personio_operator.safe_text import shown
+from personio_operator.scim.plan import TargetPlan
 from personio_operator.sync.attributes import PERSONIO_LABELS, needed_attributes, needed_by
-from personio_operator.target.plan import TargetPlan
 
 WHITELIST_HINT = "Personio > Settings > Integrations > API credentials > (this credential) > readable attributes"
 _SHOWN_NAMES = 5

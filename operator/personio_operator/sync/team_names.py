@@ -24,8 +24,8 @@ from dataclasses import dataclass
 
 from personio_operator.run_warnings import RunWarning, WarningKind, warning
 from personio_operator.safe_text import clean_text, shown
+from personio_operator.scim.models import DesiredGroup, TargetState, is_managed_external_id
 from personio_operator.sync.naming import MAX_NAME_LENGTH
-from personio_operator.target.models import DesiredGroup, TargetState, is_managed_external_id
 
 
 @dataclass(frozen=True)

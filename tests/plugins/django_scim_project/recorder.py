@@ -8,7 +8,7 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse
 
 SCIM_PREFIX = "/scim/v2"
-SEED_HEADER = "X-Test-Seed"  # as in personio_operator.target.testserver: the harness's own requests
+SEED_HEADER = "X-Test-Seed"  # as in personio_testkit.scim_app: the harness's own requests
 
 _lock = threading.Lock()
 _requests: list[dict[str, Any]] = []

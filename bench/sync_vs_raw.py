@@ -231,10 +231,17 @@ def product_run(spec_json: str, profile: str | None, profile_path: str | None) -
     )
     local = DestinationPolicy.only(spec.personio.base_url, spec.target.scim.url)  # the bench's own servers
 
-    def run() -> Any:
-        return asyncio.run(
-            run_integration(spec, secrets, trigger=Trigger.MANUAL, started_by="bench", destinations=local)
+    reports: list[Any] = []
+
+    async def integration_run() -> None:
+        # handed out through a list, as the CLI does: asyncio.run formats the repr of its main task's result
+        reports.append(
+            await run_integration(spec, secrets, trigger=Trigger.MANUAL, started_by="bench", destinations=local)
         )
+
+    def run() -> Any:
+        asyncio.run(integration_run())
+        return reports[0]
 
     started_wall, started_cpu = time.perf_counter(), time.process_time()
     if profile == "cprofile":

@@ -1,4 +1,4 @@
-"""One integration run: fetch -> desired -> plan -> guards -> apply -> report.
+"""One integration run: fetch (and read the app alongside) -> desired -> plan -> guards -> apply -> report.
 
 CONTRACT (used by the operator and the CLI): ``run_integration`` never raises for a SyncError or
 any other exception; it returns a RunReport with result Failed, ``error`` (safe, actionable text)
@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -41,6 +42,7 @@ from personio_operator.run_warnings import HOLDING_KINDS, RunWarning
 from personio_operator.safe_text import shown
 from personio_operator.scim.applier import TooManyRejections, apply_plan
 from personio_operator.scim.client import ScimClient
+from personio_operator.scim.discovery import ScimDialect
 from personio_operator.scim.models import DesiredState, TargetState, is_managed_external_id, person_id_of
 from personio_operator.scim.plan import TargetPlan, UserAction
 from personio_operator.scim.planner import REASON_GONE, plan_target
@@ -63,6 +65,8 @@ MAX_OBJECT_TEXT_LENGTH = 500  # characters of an object's name or error in the r
 # Personio v2 needs one employments call per person at ~30 requests/s: 10,000 people take ~6 minutes
 # by the rate limits alone, so each side gets 30 minutes before the run gives up (nothing half-read is used).
 DEFAULT_BUDGET_SECONDS = 1800.0
+# The app is read alongside Personio; a state older than this when Personio is done is read again.
+APP_STATE_FRESH_SECONDS = 30.0
 STRICT_DESTINATIONS = DestinationPolicy()  # Personio's own API host; the app at any public https URL
 
 
@@ -173,9 +177,6 @@ async def _run(
     await guard.preflight(Side.PERSONIO, spec.personio.base_url)  # both, before any credential is sent
     await guard.preflight(Side.SCIM, spec.target.scim.url)
     check_templates(spec.teams.name_templates)
-    fetched = await _fetch(spec, secrets, progress, budget_seconds, guard)
-    check_fetch(fetched, spec)
-    available = requested_attributes(spec) - set(fetched.missing_attributes)
 
     ref = spec.target.scim.credentials_secret_ref
     async with (
@@ -189,9 +190,15 @@ async def _run(
             token_hint=f"key {ref.key!r} of Secret {ref.name!r}",
         ) as scim,
     ):
-        dialect = await scim.discover()
-        current = await scim.read_state()
+        reading = _AppReading(scim)
+        try:
+            fetched = await _fetch(spec, secrets, progress, budget_seconds, guard, on_authenticated=reading.start)
+            check_fetch(fetched, spec)
+            dialect, current = await reading.result()
+        finally:
+            await reading.stop()
         progress.test.target_reachable = True
+        available = requested_attributes(spec) - set(fetched.missing_attributes)
         # What is managed of each user is decided once, from the spec, Personio and the app together.
         build = build_desired(fetched.employees, spec, available=available, app=dialect.user_fields)
         progress.warnings += build.warnings
@@ -254,7 +261,11 @@ async def _confirm_departures(
 
 @asynccontextmanager
 async def _personio_session(
-    spec: PersonioIntegrationSpec, secrets: RunSecrets, budget_seconds: float, guard: DestinationGuard
+    spec: PersonioIntegrationSpec,
+    secrets: RunSecrets,
+    budget_seconds: float,
+    guard: DestinationGuard,
+    on_authenticated: Callable[[], None] | None = None,
 ) -> AsyncIterator[PersonioClient]:
     ref = spec.personio.credentials_secret_ref
     async with (
@@ -266,9 +277,48 @@ async def _personio_session(
             budget_seconds=budget_seconds,
             http=http,
             credentials_hint=f"Secret {ref.name!r}",
+            on_authenticated=on_authenticated,
         ) as personio,
     ):
         yield personio
+
+
+class _AppReading:
+    """The app's dialect and state, read while Personio's list is still coming in (both sides only read).
+
+    Reading starts once Personio has accepted the credentials, so a run that cannot read Personio sends the
+    app nothing. Personio's outcome is judged first, as if the app were read after it. A state read more than
+    ``APP_STATE_FRESH_SECONDS`` before Personio finished (a v2 fetch takes minutes) is read again, so the plan
+    is never made from an old picture of the app."""
+
+    def __init__(self, scim: ScimClient) -> None:
+        self._scim = scim
+        self._task: asyncio.Task[tuple[ScimDialect, TargetState]] | None = None
+        self._read_at = 0.0
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._read(), name="read the app")
+
+    async def _read(self) -> tuple[ScimDialect, TargetState]:
+        dialect = await self._scim.discover()
+        state = await self._scim.read_state()
+        self._read_at = time.monotonic()
+        return dialect, state
+
+    async def result(self) -> tuple[ScimDialect, TargetState]:
+        self.start()
+        assert self._task is not None
+        dialect, state = await self._task
+        if time.monotonic() - self._read_at > APP_STATE_FRESH_SECONDS:
+            state = await self._scim.read_state()
+        return dialect, state
+
+    async def stop(self) -> None:
+        """Stop a read that is still going (Personio failed, or the run is cancelled) and collect its outcome."""
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
 
 
 async def _fetch(
@@ -277,8 +327,10 @@ async def _fetch(
     progress: _Progress,
     budget_seconds: float,
     guard: DestinationGuard,
+    *,
+    on_authenticated: Callable[[], None] | None = None,
 ) -> FetchResult:
-    async with _personio_session(spec, secrets, budget_seconds, guard) as personio:
+    async with _personio_session(spec, secrets, budget_seconds, guard, on_authenticated) as personio:
         fetched = await personio.fetch_employees(set(requested_attributes(spec)))
     progress.test.personio_reachable = True
     progress.test.employees_fetched = len(fetched.employees)

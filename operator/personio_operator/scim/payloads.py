@@ -77,8 +77,8 @@ _GROUPS_READ = ShapeChecked[ScimGroup]("reading groups")
 def parse_user(payload: Any) -> ScimUser:
     if not isinstance(payload, dict):
         raise PayloadError("a User in the answer is not a JSON object")
-    fast = plain.read_user(payload)
-    return _USERS_READ.result(shape_of(payload) if fast else None, fast, lambda: _parse_user(payload))
+    shape, fast = plain.read_user(payload) or (None, None)
+    return _USERS_READ.result(shape, fast, lambda: _parse_user(payload))
 
 
 def _parse_user(payload: dict[str, Any]) -> ScimUser:
@@ -112,8 +112,8 @@ def _parse_user(payload: dict[str, Any]) -> ScimUser:
 def parse_group(payload: Any) -> ScimGroup:
     if not isinstance(payload, dict):
         raise PayloadError("a Group in the answer is not a JSON object")
-    fast = plain.read_group(payload)
-    return _GROUPS_READ.result(shape_of(payload) if fast else None, fast, lambda: _parse_group(payload))
+    shape, fast = plain.read_group(payload) or (None, None)
+    return _GROUPS_READ.result(shape, fast, lambda: _parse_group(payload))
 
 
 def _parse_group(payload: dict[str, Any]) -> ScimGroup:

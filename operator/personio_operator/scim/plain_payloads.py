@@ -12,7 +12,7 @@ names ignoring case and checks attributes we do not read (a ``profileUrl``, a ``
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Hashable, Iterable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +22,7 @@ from pydantic.networks import validate_email
 from personio_operator.safe_text import clean_text
 from personio_operator.scim.emails import MAX_EMAIL_LENGTH, validated
 from personio_operator.scim.models import DesiredUser, ScimGroup, ScimUser, UserField
+from personio_operator.scim.shapes import SIGNIFICANT_KEYS
 
 if TYPE_CHECKING:
     from personio_operator.scim.discovery import ScimDialect
@@ -77,47 +78,60 @@ def email_value(address: str) -> str:
         raise ValueError(str(error)) from None
 
 
-def _checked(value: Any, rule: Any) -> Any:
+def _checked(value: Any, rule: Any, key: str = "") -> tuple[Any, Hashable]:
     """The value as scim2-models would hold it, checked against ``rule`` (a type, a dict of attributes, a
-    one-item list of the item rule, "email"); raises ``_NotPlain`` outside the plain form."""
+    one-item list of the item rule, "email", "schemas"), and its shape (``shapes.shape_of``'s definition);
+    raises ``_NotPlain`` outside the plain form."""
     if value is None:
-        return None
+        return None, None
+    kind = type(value)
     if rule is str:
-        if type(value) is not str:
+        if kind is not str:
             raise _NotPlain
-        return value
+        return value, ("=", value) if key in SIGNIFICANT_KEYS else ("s" if value else "")
     if rule is bool:
-        if type(value) is not bool:
+        if kind is not bool:
             raise _NotPlain
-        return value
+        return value, value
+    if kind is dict:
+        if type(rule) is not dict or not value.keys() <= rule.keys():
+            raise _NotPlain
+        attributes, shapes = {}, []
+        for name, item in value.items():
+            attributes[name], shape = _checked(item, rule[name], name)
+            shapes.append((name, shape))
+        shapes.sort()
+        return attributes, ("{", tuple(shapes))
+    if kind is list:
+        if type(rule) is not list:
+            raise _NotPlain
+        items, shapes, primaries = [], set(), 0
+        for entry in value:
+            item, shape = _checked(entry, rule[0], key)
+            items.append(item)
+            shapes.add(shape)
+            primaries += type(item) is dict and item.get("primary") is True
+        return items, ("[", frozenset(shapes), min(primaries, 2))
+    if kind is not str:
+        raise _NotPlain
+    if rule == "email":
+        try:
+            return email_value(value), "s"
+        except ValueError:
+            raise _NotPlain from None
     if rule is datetime:
-        if type(value) is not str:
-            raise _NotPlain
         try:
             _TIMESTAMP.validate_python(value)
         except ValidationError:
             raise _NotPlain from None
-        return value
-    if rule == "email":
-        if type(value) is not str:
-            raise _NotPlain
-        try:
-            return email_value(value)
-        except ValueError:
-            raise _NotPlain from None
-    if isinstance(rule, dict):
-        if type(value) is not dict or not value.keys() <= rule.keys():
-            raise _NotPlain
-        return {key: _checked(item, rule[key]) for key, item in value.items()}
-    if isinstance(rule, list):
-        if type(value) is not list:
-            raise _NotPlain
-        return [_checked(item, rule[0]) for item in value]
+        return value, "s"
     raise _NotPlain
 
 
-def _resource(payload: Any, rule: dict[str, Any], schemas: frozenset[str], core: str) -> dict[str, Any]:
-    """The payload's attributes (``schemas`` apart), checked; ``_NotPlain`` when outside the plain form."""
+def _resource(
+    payload: Any, rule: dict[str, Any], schemas: frozenset[str], core: str
+) -> tuple[dict[str, Any], Hashable]:
+    """The payload's attributes, checked, and its shape; ``_NotPlain`` when outside the plain form."""
     if type(payload) is not dict:
         raise _NotPlain
     declared = payload.get("schemas")
@@ -125,10 +139,10 @@ def _resource(payload: Any, rule: dict[str, Any], schemas: frozenset[str], core:
         raise _NotPlain
     if ENTERPRISE_URN in payload and ENTERPRISE_URN not in declared:
         raise _NotPlain
-    resource = _checked({key: value for key, value in payload.items() if key != "schemas"}, rule)
+    resource, shape = _checked(payload, {**rule, "schemas": [str]})
     if not resource.get("id"):
         raise _NotPlain
-    return resource
+    return resource, shape
 
 
 def primary_email(emails: Iterable[tuple[str | None, str | None, bool | None]]) -> str | None:
@@ -143,10 +157,10 @@ def primary_email(emails: Iterable[tuple[str | None, str | None, bool | None]]) 
     return next((value for value, _type, _primary in listed if value), None)
 
 
-def read_user(payload: Any) -> ScimUser | None:
-    """A User of the plain form as ``payloads.parse_user`` reads it, else None."""
+def read_user(payload: Any) -> tuple[Hashable, ScimUser] | None:
+    """The payload's shape and the User of the plain form as ``payloads.parse_user`` reads it; else None."""
     try:
-        user = _resource(payload, _USER, frozenset({CORE_USER, ENTERPRISE_URN}), CORE_USER)
+        user, shape = _resource(payload, _USER, frozenset({CORE_USER, ENTERPRISE_URN}), CORE_USER)
     except _NotPlain:
         return None
     emails = user.get("emails") or []
@@ -156,7 +170,7 @@ def read_user(payload: Any) -> ScimUser | None:
     enterprise = user.get(ENTERPRISE_URN) or {}
     manager = enterprise.get("manager") or {}
     active = user.get("active")
-    return ScimUser(
+    return shape, ScimUser(
         id=user["id"],
         user_name=user["userName"],
         external_id=user.get("externalId") or None,
@@ -173,15 +187,15 @@ def read_user(payload: Any) -> ScimUser | None:
     )
 
 
-def read_group(payload: Any) -> ScimGroup | None:
-    """A Group of the plain form as ``payloads.parse_group`` reads it, else None."""
+def read_group(payload: Any) -> tuple[Hashable, ScimGroup] | None:
+    """The payload's shape and the Group of the plain form as ``payloads.parse_group`` reads it; else None."""
     try:
-        group = _resource(payload, _GROUP, frozenset({CORE_GROUP}), CORE_GROUP)
+        group, shape = _resource(payload, _GROUP, frozenset({CORE_GROUP}), CORE_GROUP)
     except _NotPlain:
         return None
     if not group.get("displayName"):
         return None
-    return ScimGroup(
+    return shape, ScimGroup(
         id=group["id"],
         display_name=group["displayName"],
         external_id=group.get("externalId") or None,

@@ -37,10 +37,11 @@ from personio_operator.personio.client import PersonioClient
 from personio_operator.personio.http import HttpPolicy
 from personio_operator.personio.models import FetchResult
 from personio_operator.redaction import redact_model
-from personio_operator.run_warnings import HOLDING_KINDS, RunWarning
+from personio_operator.run_warnings import HOLDING_KINDS, RunWarning, WarningKind, warning
 from personio_operator.safe_text import shown
 from personio_operator.scim.applier import TooManyRejections, apply_plan
 from personio_operator.scim.client import ScimClient
+from personio_operator.scim.errors import ScimUnavailableError
 from personio_operator.scim.models import DesiredState, TargetState, is_managed_external_id, person_id_of
 from personio_operator.scim.plan import TargetPlan, UserAction
 from personio_operator.scim.planner import REASON_GONE, plan_target
@@ -179,6 +180,7 @@ async def _run(
 
     ref = spec.target.scim.credentials_secret_ref
     async with (
+        _app_deadline(budget_seconds),
         guard.client(Side.SCIM, max_connections=2 * spec.target.scim.max_concurrency) as http,
         ScimClient(
             spec.target.scim.url,
@@ -192,6 +194,7 @@ async def _run(
         dialect = await scim.discover()
         current = await scim.read_state()
         progress.test.target_reachable = True
+        progress.warnings += [warning(WarningKind.UNREADABLE_IN_APP, note) for note in scim.unreadable]
         # What is managed of each user is decided once, from the spec, Personio and the app together.
         build = build_desired(fetched.employees, spec, available=available, app=dialect.user_fields)
         progress.warnings += build.warnings
@@ -250,6 +253,21 @@ async def _confirm_departures(
             f"out still exist in Personio ({examples}). Nothing was written, so nobody was deactivated by mistake; "
             "the next run reads the list again."
         )
+
+
+@asynccontextmanager
+async def _app_deadline(seconds: float) -> AsyncIterator[None]:
+    """The app's side of a run, from discovery to the last write, ends within the run's budget for it:
+    an app that answers slowly (even one byte at a time) cannot hold a run slot that other integrations wait for.
+    """
+    try:
+        async with asyncio.timeout(seconds):
+            yield
+    except TimeoutError:
+        raise ScimUnavailableError(
+            f"The app did not finish within the run's time budget for it ({seconds:g} s); what was written before "
+            "is listed per object, and the next run carries on"
+        ) from None
 
 
 @asynccontextmanager

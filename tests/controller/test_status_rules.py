@@ -7,12 +7,13 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from personio_operator.api.run import RunResult, Trigger
 from personio_operator.api.status import ConditionStatus, ConditionType, PersonioIntegrationStatus
 from personio_operator.controller.decide import ActionKind, View, decide
 from personio_operator.controller.status import ObjectState, Outcome, run_finished, set_conditions
 from personio_operator.controller.triggers import RUN_REQUEST_ANNOTATION, TEST_REQUEST_ANNOTATION, Request
 from personio_operator.errors import ErrorKind
-from personio_operator.sync.report import RunReport, RunResult, Trigger
+from personio_operator.sync.report import RunReport
 
 NOW = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
 
@@ -164,7 +165,6 @@ def _report(run_id: str, minute: int, result=RunResult.SUCCEEDED) -> RunReport:
 
 
 def test_history_is_newest_first_and_bounded():
-    from personio_operator.api.status import RunTrigger
 
     state = ObjectState(generation=1, active=True, history_limit=3, next_run=None)
     status = PersonioIntegrationStatus()
@@ -173,7 +173,7 @@ def test_history_is_newest_first_and_bounded():
             status,
             state,
             _report(f"r{minute}", minute),
-            RunTrigger.MANUAL,
+            Trigger.MANUAL,
             Outcome(paused=False),
             now=NOW,
             how_to_resume="",
@@ -184,14 +184,13 @@ def test_history_is_newest_first_and_bounded():
 
 
 def test_failed_run_patch_pauses_with_reason_and_message():
-    from personio_operator.api.status import RunTrigger
 
     state = ObjectState(generation=4, active=True, history_limit=10, next_run=None)
     patch = run_finished(
         PersonioIntegrationStatus(),
         state,
         _report("r1", 0, RunResult.FAILED),
-        RunTrigger.SCHEDULED,
+        Trigger.SCHEDULED,
         Outcome(paused=True, pause_generation=4, pause_secret_versions={"s": "7"}),
         now=NOW,
         how_to_resume="Fix it.",

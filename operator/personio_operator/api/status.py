@@ -11,10 +11,9 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
-from pydantic.alias_generators import to_camel
+from pydantic import Field
 
-from personio_operator.sync.report import RunResult
+from personio_operator.api.run import CamelModel, RunResult, RunTrigger, TeamCounts, TestResult, UserCounts
 
 # Bounds of what the operator writes (the builders in controller/status.py cut to them), so a status
 # stays small and the API server never refuses a write for a value's size.
@@ -33,11 +32,6 @@ MAX_OBJECT_WORD = 32  # an object's kind or action
 MAX_APP_LIMITS = 5  # lines saying what the app does not take (there are at most three kinds today)
 
 
-class _Model(BaseModel):
-    # extra="ignore": the status read back from the cluster may carry fields of older versions.
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="ignore")
-
-
 class ConditionStatus(StrEnum):
     TRUE = "True"
     FALSE = "False"
@@ -50,7 +44,7 @@ class ConditionType(StrEnum):
     RUNNING = "Running"  # a run is in flight
 
 
-class Condition(_Model):
+class Condition(CamelModel):
     """A ``metav1.Condition``."""
 
     type: str = Field(max_length=316, description="Ready, Paused or Running.")
@@ -72,32 +66,12 @@ class Phase(StrEnum):
     INVALID = "Invalid"  # the spec cannot be used (see the Ready condition); no runs until it is fixed
 
 
-class RunTrigger(StrEnum):
-    SCHEDULED = "Scheduled"
-    MANUAL = "Manual"
-    ACTIVATION = "Activation"
-
-
-class UserCounts(_Model):
-    created: int = 0
-    updated: int = 0
-    deactivated: int = 0
-    reactivated: int = 0
-    unchanged: int = 0
-
-
-class TeamCounts(_Model):
-    created: int = 0
-    updated: int = 0
-    removed: int = 0
-
-
-class WarningCount(_Model):
+class WarningCount(CamelModel):
     kind: str = Field(max_length=MAX_WARNING_KIND, description="Kind of warning, e.g. HeldPerson.")
     count: int = Field(ge=0, description="How many warnings of this kind.")
 
 
-class WarningSummary(_Model):
+class WarningSummary(CamelModel):
     """Per-person warnings of a run or Test (people held, cycles, names cut); the rest are in the logs."""
 
     total: int = Field(default=0, ge=0, description="Number of warnings.")
@@ -109,7 +83,7 @@ class WarningSummary(_Model):
     )
 
 
-class RejectedObject(_Model):
+class RejectedObject(CamelModel):
     """One object the app rejected (or whose payload failed the check before it was sent)."""
 
     kind: str = Field(max_length=MAX_OBJECT_WORD, description="User, Group or ManagerLink.")
@@ -119,7 +93,7 @@ class RejectedObject(_Model):
     http_status: int | None = Field(default=None, ge=100, le=599, description="The app's answer, if it answered.")
 
 
-class RejectionSummary(_Model):
+class RejectionSummary(CamelModel):
     """Objects the last run could not write because the app rejected them; the next run tries them again."""
 
     total: int = Field(default=0, ge=0, description="Number of rejected objects.")
@@ -131,7 +105,7 @@ class RejectionSummary(_Model):
     )
 
 
-class HistoryEntry(_Model):
+class HistoryEntry(CamelModel):
     """One run, as the run table of the product shows it."""
 
     id: str = Field(description="Run id (also in the operator's logs).")
@@ -158,7 +132,7 @@ class HistoryEntry(_Model):
     )
 
 
-class CurrentRun(_Model):
+class CurrentRun(CamelModel):
     """Set while a run is in flight; found at start-up it means the run was interrupted."""
 
     id: str
@@ -172,19 +146,13 @@ class TestOutcome(StrEnum):
     FAILED = "Failed"
 
 
-class LastTest(_Model):
+class LastTest(TestResult):
     """Result of the last Test (plan only, nothing written)."""
 
     time: datetime
     started_by: str = Field(max_length=MAX_STARTED_BY)
     result: TestOutcome
     error: str | None = Field(default=None, max_length=MAX_MESSAGE)
-    personio_reachable: bool = False
-    target_reachable: bool = False
-    employees_fetched: int = 0
-    missing_attributes: list[str] = Field(
-        default_factory=list, description="Personio attributes the API credentials cannot read."
-    )
     app_limits: list[Annotated[str, Field(max_length=MAX_WARNING_LINE)]] = Field(
         default_factory=list,
         max_length=MAX_APP_LIMITS,
@@ -195,7 +163,7 @@ class LastTest(_Model):
     warnings: WarningSummary | None = Field(default=None, description="Per-person warnings; absent if none.")
 
 
-class PersonioIntegrationStatus(_Model):
+class PersonioIntegrationStatus(CamelModel):
     observed_generation: int | None = Field(default=None, description="metadata.generation last acted on.")
     conditions: list[Condition] = Field(default_factory=list)
     phase: Phase | None = Field(

@@ -21,8 +21,9 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from personio_operator.api.run import RunTrigger, Trigger
 from personio_operator.api.spec import PersonioIntegrationSpec
-from personio_operator.api.status import MAX_REQUEST, MAX_STARTED_BY, PersonioIntegrationStatus, Phase, RunTrigger
+from personio_operator.api.status import MAX_REQUEST, MAX_STARTED_BY, PersonioIntegrationStatus, Phase
 from personio_operator.controller.schedule import Schedule
 from personio_operator.controller.status import invalid_spec_reported, one_line, shows_invalid_spec
 from personio_operator.controller.triggers import (
@@ -192,16 +193,14 @@ def decide(view: View, now: datetime, *, in_flight: Collection[str], secrets_che
     if status.phase is Phase.INACTIVE or status.last_scheduled_slot is None:
         return Action(
             ActionKind.RUN,
-            trigger=RunTrigger.ACTIVATION,
+            trigger=Trigger.ACTIVATION,
             started_by=ACTIVATION_STARTER,
             slot=view.schedule.latest_slot(now),  # marked handled: activation happens once
             request=run_request,
         )
 
     if run_request is not None:
-        return Action(
-            ActionKind.RUN, trigger=RunTrigger.MANUAL, started_by=_requester(run_request), request=run_request
-        )
+        return Action(ActionKind.RUN, trigger=Trigger.MANUAL, started_by=_requester(run_request), request=run_request)
 
     if status.paused_generation is not None:
         if view.generation != status.paused_generation:
@@ -212,7 +211,7 @@ def decide(view: View, now: datetime, *, in_flight: Collection[str], secrets_che
 
     slot = view.schedule.due_slot(now, status.last_scheduled_slot)
     if slot is not None:
-        return Action(ActionKind.RUN, trigger=RunTrigger.SCHEDULED, started_by=SCHEDULE_STARTER, slot=slot)
+        return Action(ActionKind.RUN, trigger=Trigger.SCHEDULED, started_by=SCHEDULE_STARTER, slot=slot)
     return Action(ActionKind.IDLE)
 
 

@@ -17,8 +17,9 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from datetime import datetime
 from typing import Any
 
+from personio_operator.api.run import RunResult, RunTrigger, Trigger
 from personio_operator.api.spec import PersonioIntegrationSpec
-from personio_operator.api.status import CurrentRun, RunTrigger
+from personio_operator.api.status import CurrentRun
 from personio_operator.controller import status as status_patches
 from personio_operator.controller.clock import Clock, SystemClock
 from personio_operator.controller.decide import Action, ActionKind, View, decide, next_run_time, read_spec
@@ -39,7 +40,7 @@ from personio_operator.controller.status import ObjectState, Outcome
 from personio_operator.controller.triggers import RUN_REQUEST_ANNOTATION
 from personio_operator.errors import ConfigurationError, ErrorKind, SyncError
 from personio_operator.redaction import redact, redact_data
-from personio_operator.sync.report import RunReport, RunResult, Trigger
+from personio_operator.sync.report import RunReport
 from personio_operator.sync.runner import run_integration
 from personio_operator.sync.secrets import RunSecrets
 
@@ -330,7 +331,7 @@ class Reconciler:
     async def _test(self, key: Key, body: Any, obj: Mapping[str, Any], view: View, action: Action) -> None:
         assert action.request is not None and action.started_by is not None
         async with self._run_slot():
-            run = self._new_run(RunTrigger.MANUAL, action.started_by)
+            run = self._new_run(Trigger.MANUAL, action.started_by)
             report = await self._execute(key[0], obj, run, dry_run=True)
         await self._patch(
             key, status_patches.dry_run_finished(view.status, self._state(obj, view), report, action.request.value)
@@ -343,7 +344,7 @@ class Reconciler:
             post(body, Reason.TEST_FAILED, f"Test {report.id} failed: {report.error}")
 
     async def _execute(self, namespace: str, obj: Mapping[str, Any], run: CurrentRun, *, dry_run: bool) -> RunReport:
-        trigger = Trigger.TEST if dry_run else Trigger(run.trigger.value)
+        trigger = Trigger.TEST if dry_run else run.trigger
         try:
             spec = _spec_or_error(obj.get("spec"))
             secrets: RunSecrets = await read_run_secrets(self.kube, namespace, spec, self.settings)

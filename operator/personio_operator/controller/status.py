@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from personio_operator.api.run import RunResult, RunTrigger, TestResult
 from personio_operator.api.status import (
     MAX_APP_LIMITS,
     MAX_MESSAGE,
@@ -34,17 +35,14 @@ from personio_operator.api.status import (
     Phase,
     RejectedObject,
     RejectionSummary,
-    RunTrigger,
-    TeamCounts,
     TestOutcome,
-    UserCounts,
     WarningCount,
     WarningSummary,
 )
 from personio_operator.errors import ErrorKind
 from personio_operator.sync import report as run_report
 from personio_operator.sync.rejections import listing, object_label
-from personio_operator.sync.report import RunReport, RunResult
+from personio_operator.sync.report import RunReport
 
 Patch = dict[str, Any]
 
@@ -144,14 +142,8 @@ def history_entry(report: RunReport, trigger: RunTrigger, result: RunResult | No
         warnings=report.warning_summary.total,
         rejected=report.rejected if report.rejected or report.rejection_limit is not None else None,
         rejected_objects=rejected_labels(report),
-        users=UserCounts(
-            created=report.users.created,
-            updated=report.users.updated,
-            deactivated=report.users.deactivated,
-            reactivated=report.users.reactivated,
-            unchanged=report.users.unchanged,
-        ),
-        teams=TeamCounts(created=report.teams.created, updated=report.teams.updated, removed=report.teams.removed),
+        users=report.users,
+        teams=report.teams,
     )
 
 
@@ -357,19 +349,15 @@ def run_interrupted(status: PersonioIntegrationStatus, state: ObjectState, *, no
 
 
 def dry_run_finished(status: PersonioIntegrationStatus, state: ObjectState, report: RunReport, request: str) -> Patch:
-    test = report.test
     last_test = LastTest(
+        **(report.test or TestResult()).model_dump(),
         time=timestamp(report.completed_at or report.started_at),
         started_by=report.started_by,
         result=TestOutcome.PASSED if report.succeeded else TestOutcome.FAILED,
         error=one_line(report.error) if report.error else None,
-        personio_reachable=bool(test and test.personio_reachable),
-        target_reachable=bool(test and test.target_reachable),
-        employees_fetched=test.employees_fetched if test else 0,
-        missing_attributes=list(test.missing_attributes) if test else [],
         app_limits=[one_line(line, MAX_WARNING_LINE) for line in report.app_limits[:MAX_APP_LIMITS]],
-        users=UserCounts(**report.users.model_dump(include=set(UserCounts.model_fields))),
-        teams=TeamCounts(**report.teams.model_dump(include=set(TeamCounts.model_fields))),
+        users=report.users,
+        teams=report.teams,
         warnings=warning_summary(report.warning_summary),
     )
     # None stays in as null: a merge patch keeps any field it leaves out (an older Test's error).

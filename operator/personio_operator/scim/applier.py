@@ -26,13 +26,21 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TypeVar
 
+from personio_operator.api.run import ObjectResult
 from personio_operator.errors import ConfigurationError, ErrorKind, SyncError, TransientError
 from personio_operator.scim.client import ScimClient
 from personio_operator.scim.models import TargetState
-from personio_operator.scim.plan import GroupAction, GroupOp, ManagerLinkOp, TargetPlan, UserAction, UserOp
+from personio_operator.scim.plan import (
+    GroupAction,
+    GroupOp,
+    ManagerLinkOp,
+    TargetPlan,
+    UserAction,
+    UserOp,
+    describe_op,
+)
 from personio_operator.scim.planner import index_managed_users
 from personio_operator.scim.preflight import ObjectKey, payload_problems
-from personio_operator.sync.report import ObjectResult
 
 log = logging.getLogger(__name__)
 
@@ -85,15 +93,6 @@ async def apply_plan(
         applier.raise_if_too_many_rejections()
     results += [group_results[op.external_id] for op in plan.groups]
     return results
-
-
-def describe_op(op: UserOp | ManagerLinkOp | GroupOp) -> ObjectResult:
-    """The object result of an op, before anything is written."""
-    if isinstance(op, UserOp):
-        return ObjectResult(kind="User", action=op.action.value, key=op.external_id, name=op.user_name)
-    if isinstance(op, ManagerLinkOp):
-        return ObjectResult(kind="ManagerLink", action="link", key=op.external_id, name=op.user_name)
-    return ObjectResult(kind="Group", action=op.action.value, key=op.external_id, name=op.display_name)
 
 
 def _manager_first_waves(ops: Sequence[UserOp]) -> list[list[UserOp]]:

@@ -50,7 +50,6 @@ from personio_operator.scim.plan import REASON_NOT_IN_PERSONIO, TargetPlan, User
 from personio_operator.scim.planner import plan_target
 from personio_operator.sync.attributes import requested_attributes, wanted_user_fields
 from personio_operator.sync.desired import DesiredBuild, build_desired
-from personio_operator.sync.naming import check_templates
 from personio_operator.sync.rejections import check_rejections, rejected, rejection_limit
 from personio_operator.sync.render import render_plan
 from personio_operator.sync.report import RunReport, WarningSummary
@@ -177,7 +176,6 @@ async def _run(
 ) -> None:
     await guard.preflight(Side.PERSONIO, spec.personio.base_url)  # both, before any credential is sent
     await guard.preflight(Side.SCIM, spec.target.scim.url)
-    check_templates(spec.teams.name_templates)
 
     ref = spec.target.scim.credentials_secret_ref
     async with (

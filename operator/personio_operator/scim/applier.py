@@ -28,8 +28,10 @@ from typing import TypeVar
 
 from personio_operator.api.run import ObjectResult
 from personio_operator.errors import ConfigurationError, ErrorKind, SyncError, TransientError
-from personio_operator.scim.client import ScimClient
-from personio_operator.scim.models import TargetState
+from personio_operator.scim.changes import adoption_changes
+from personio_operator.scim.client import ExistingUser, ScimClient
+from personio_operator.scim.models import DesiredUser, ScimUser, TargetState, UserField
+from personio_operator.scim.payloads import updated_user
 from personio_operator.scim.plan import (
     GroupAction,
     GroupOp,
@@ -93,6 +95,22 @@ async def apply_plan(
         applier.raise_if_too_many_rejections()
     results += [group_results[op.external_id] for op in plan.groups]
     return results
+
+
+async def create_or_adopt(client: ScimClient, desired: DesiredUser, *, manager_id: str | None = None) -> ScimUser:
+    """Create the user; when the app already holds it (a 409 for its userName on a user without an
+    externalId, or a create whose answer was lost), make that user ours: our externalId, reactivation
+    and the managed attributes that differ (``scim.changes.adoption_changes``), in one PATCH."""
+    async with client.object_write():
+        created = await client.create_user(desired, manager_id=manager_id)
+        if not isinstance(created, ExistingUser):
+            return created
+        existing = created.user
+        changes = adoption_changes(existing, desired)
+        if existing.external_id == desired.external_id:
+            changes = [change for change in changes if change.field is not UserField.EXTERNAL_ID]
+        await client.patch_user(existing.id, changes)
+        return updated_user(existing, changes)
 
 
 def _manager_first_waves(ops: Sequence[UserOp]) -> list[list[UserOp]]:
@@ -205,7 +223,7 @@ class _Applier:
             if op.action is UserAction.CREATE:
                 assert op.desired is not None
                 manager_id = self.ids.get(op.desired.manager_external_id or "")
-                created = await self.client.create_user(op.desired, manager_id=manager_id)
+                created = await create_or_adopt(self.client, op.desired, manager_id=manager_id)
                 self.ids[op.external_id] = created.id
                 if created.manager_id:
                     self.manager_set_on_create[op.external_id] = created.manager_id

@@ -1,8 +1,9 @@
 """The run report: what the run history shows (started at, started by, status, error,
 counts of created / updated / deactivated users and teams) plus per-object results for support.
 
-The operator turns it into ``status.history`` entries and Events; the CLI prints it as text or,
-with ``--json``, as ``RunReport.model_dump_json(by_alias=True)``.
+It is made of the run model (``api.run``): the status embeds the same counts, trigger and result,
+so the operator copies them into ``status.history`` entries and Events; the CLI prints the report as
+text or, with ``--json``, as ``RunReport.model_dump_json(by_alias=True)``.
 """
 
 from __future__ import annotations

@@ -62,9 +62,12 @@ def _files(part: str = "") -> list[Path]:
 
 
 def _part(module: str) -> str | None:
-    """The part of the package a module belongs to: its sub-package or its top-level module."""
+    """The part of the package a module belongs to: its sub-package or its top-level module (None for
+    the package itself and for names imported from it that are not modules, e.g. ``__version__``)."""
     parts = module.split(".")
-    return parts[1] if len(parts) > 1 else None
+    if len(parts) < 2 or not ((ROOT / parts[1]).is_dir() or (ROOT / f"{parts[1]}.py").is_file()):
+        return None
+    return parts[1]
 
 
 def _imports_of(part: str) -> dict[str, set[str]]:

@@ -2,8 +2,8 @@
 
 The run report (``sync.report.RunReport``) is made of these types, the status models embed them
 (``status.history[]``, ``status.lastTest``), and the plan's summary and the run report both count
-with ``count``, so a Test and the run after it say the same. Nothing here imports from the rest of
-the package except ``api`` itself: every layer may use it.
+with ``count``, so a Test and the run after it say the same. It imports nothing from the package, so
+every layer may use it (``tests/test_layering.py``).
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic.alias_generators import to_camel
 
 from personio_operator.sync.report import RunResult
@@ -90,6 +90,26 @@ class TeamCounts(_Model):
     created: int = 0
     updated: int = 0
     removed: int = 0
+    unchanged: int = 0
+
+
+class SecretVersion(_Model):
+    """A Secret a failed run read, and its resourceVersion then (a list item: kubectl shows map keys humanised)."""
+
+    name: str = Field(max_length=253, description="Name of the Secret in the integration's namespace.")
+    resource_version: str = Field(
+        max_length=64, description="Its resourceVersion when the run read it; empty if it did not exist."
+    )
+
+
+class Notification(_Model):
+    """Whether the owners were e-mailed about a failed run, and if not, why."""
+
+    emailed: bool = Field(description="true if the failure e-mail was handed to the SMTP server.")
+    message: str = Field(
+        max_length=MAX_MESSAGE,
+        description="To whom, or why not: no SMTP server configured, delivery failed, no addresses in the spec.",
+    )
 
 
 class WarningCount(_Model):
@@ -156,6 +176,9 @@ class HistoryEntry(_Model):
         max_length=MAX_REJECTED_LISTED + 1,
         description="The first rejected objects ('User create anna@acme.example'), then 'and N more'.",
     )
+    notification: Notification | None = Field(
+        default=None, description="Failed runs: whether the owners were e-mailed, and if not, why."
+    )
 
 
 class CurrentRun(_Model):
@@ -202,6 +225,11 @@ class PersonioIntegrationStatus(_Model):
         default=None, description="Active, Running, Failing, Paused, Inactive or Invalid (the spec needs a fix)."
     )
     next_run_time: datetime | None = Field(default=None, description="Next scheduled run (none while paused).")
+    next_run: str | None = Field(
+        default=None,
+        max_length=MAX_MESSAGE,
+        description="The next scheduled run, or why there is none (paused, inactive, spec invalid) in words.",
+    )
     last_run_time: datetime | None = Field(default=None, description="Start of the last run.")
     last_run_result: RunResult | None = Field(default=None, description="Succeeded, Failed or Interrupted.")
     last_successful_run_time: datetime | None = None
@@ -211,9 +239,10 @@ class PersonioIntegrationStatus(_Model):
     paused_generation: int | None = Field(
         default=None, description="Set on failure: no scheduled runs while metadata.generation equals it."
     )
-    paused_secret_versions: dict[str, str] = Field(
-        default_factory=dict,
-        description="resourceVersion of each referenced Secret when the failed run read it; a change resumes.",
+    paused_secret_versions: list[SecretVersion] = Field(
+        default_factory=list,
+        max_length=2,
+        description="Each referenced Secret and its resourceVersion when the failed run read it; a change resumes.",
     )
     last_handled_run_request: str | None = Field(
         default=None,
@@ -234,3 +263,14 @@ class PersonioIntegrationStatus(_Model):
     last_run_rejections: RejectionSummary | None = Field(
         default=None, description="Objects the app rejected in the last finished run, with its reasons; absent if none."
     )
+
+    @field_validator("paused_secret_versions", mode="before")
+    @classmethod
+    def _versions_from_a_map(cls, value: object) -> object:
+        """Earlier versions wrote a map of name to resourceVersion: read it, so a pause survives the upgrade."""
+        if isinstance(value, dict):
+            return [{"name": name, "resourceVersion": version} for name, version in value.items()]
+        return value
+
+    def paused_secret_version(self, name: str) -> str | None:
+        return next((item.resource_version for item in self.paused_secret_versions if item.name == name), None)

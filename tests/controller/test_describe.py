@@ -16,10 +16,10 @@ import pytest
 from pydantic import SecretStr
 
 from personio_operator.api.crd import printer_columns
+from personio_operator.controller.clock import ManualClock
 from personio_operator.controller.triggers import RUN_REQUEST_ANNOTATION
 from personio_testkit.personio_sandbox import DEFAULT_CLIENT_ID, SandboxConfig, SandboxServer, generate_company
 from tests.controller.describe import describe, smart_label
-from personio_operator.controller.clock import ManualClock
 from tests.controller.harness import (
     PERSONIO_SECRET,
     SCIM_SECRET,

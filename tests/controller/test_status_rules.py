@@ -57,9 +57,7 @@ def test_run_request_works_while_paused_and_is_ignored_while_inactive():
     inactive = decide(view(HANDLED, active=False, annotations=request), NOW, in_flight=(), secrets_check_due=False)
     assert inactive.kind is ActionKind.IGNORE_RUN_REQUEST
     handled = {**HANDLED, "lastHandledRunRequest": request[RUN_REQUEST_ANNOTATION]}
-    assert (
-        decide(view(handled, annotations=request), NOW, in_flight=(), secrets_check_due=False).kind in QUIET
-    )
+    assert decide(view(handled, annotations=request), NOW, in_flight=(), secrets_check_due=False).kind in QUIET
 
 
 def test_test_request_is_allowed_while_inactive():

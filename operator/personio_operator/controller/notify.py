@@ -172,7 +172,7 @@ class Mailer:
         Returns what happened (nothing is sent without recipients or without an SMTP host: ``not_sent``
         says why). Raises NotificationError when no address is valid or the e-mail could not be sent."""
         if not recipients:
-            return Delivery(not_sent=NO_ADDRESSES)
+            return Delivery()
         checked = check_recipients(recipients)
         if not self.enabled:
             return Delivery(left_out=checked.left_out, not_sent=f"no SMTP server configured ({ENV_PREFIX}SMTP_HOST)")

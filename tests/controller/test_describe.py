@@ -17,7 +17,7 @@ from pydantic import SecretStr
 
 from personio_operator.api.crd import printer_columns
 from personio_operator.controller.clock import ManualClock
-from personio_operator.controller.triggers import RUN_REQUEST_ANNOTATION
+from personio_operator.controller.triggers import RUN_REQUEST_ANNOTATION, format_request
 from personio_testkit.personio_sandbox import DEFAULT_CLIENT_ID, SandboxConfig, SandboxServer, generate_company
 from tests.controller.describe import describe, smart_label
 from tests.controller.harness import (
@@ -65,11 +65,11 @@ async def paused_integration(cluster, api: Api, clock, personio, app) -> tuple[d
         await api.create_integration("acme", spec)
         await eventually(settled(api, 1), what="the activation run")
         clock.advance(timedelta(minutes=25))
-        await api.annotate("acme", RUN_REQUEST_ANNOTATION, "now by alice@acme.example")
+        await api.annotate("acme", RUN_REQUEST_ANNOTATION, format_request(clock.now(), "alice@acme.example"))
         await eventually(settled(api, 2), what="a run with nothing to change")
         clock.advance(timedelta(minutes=20))
         await api.put_secret(SCIM_SECRET, {"token": "a-wrong-token"})
-        await api.annotate("acme", RUN_REQUEST_ANNOTATION, "now by bob@acme.example")
+        await api.annotate("acme", RUN_REQUEST_ANNOTATION, format_request(clock.now(), "bob@acme.example"))
         await eventually(settled(api, 3), what="the failed run")
         await eventually(lambda: "Paused" in api.reasons("acme"), what="the Paused Event")
     clock.advance(timedelta(minutes=5))

@@ -273,3 +273,84 @@ def test_whatever_the_object_holds_a_decision_is_made(spec, status, metadata):
     action = decide(current, NOW, in_flight=(), secrets_check_due=True)
     assert isinstance(action.kind, ActionKind)
     assert (current.spec_error is None) == (current.spec is not None)
+
+
+# -- parse once, decide, and say when to look again --------------------------------------------------
+
+
+def _applied(status: dict, patch: dict) -> dict:
+    """A JSON merge patch of status (None deletes)."""
+    merged = {**status, **patch}
+    return {key: value for key, value in merged.items() if value is not None}
+
+
+def test_between_runs_the_status_is_kept_current_and_then_left_alone():
+    from personio_operator.controller.status import refreshed
+
+    behind = view(HANDLED)
+    assert decide(behind, NOW, in_flight=(), secrets_check_due=False).kind is ActionKind.REFRESH
+    patch = refreshed(behind, now=NOW)
+    assert patch == {
+        "observedGeneration": 1,
+        "nextRunTime": "2026-11-26T04:00:00Z",
+        "nextRun": "2026-11-26T04:00:00Z",
+    }
+    assert decide(view(_applied(HANDLED, patch)), NOW, in_flight=(), secrets_check_due=False).kind is ActionKind.IDLE
+
+
+def test_the_next_run_says_why_there_is_none():
+    from personio_operator.controller.status import next_run_text
+
+    assert next_run_text(view({**HANDLED, "pausedGeneration": 1}), NOW).startswith("none while paused: automatic")
+    assert next_run_text(view(HANDLED, active=False), NOW) == "none while inactive: spec.active is false"
+    assert next_run_text(view(HANDLED, schedule="0 4 30 2 *"), NOW).startswith("none until the spec is fixed")
+
+
+def test_when_to_look_again_without_an_event():
+    from personio_operator.controller.decide import next_due, watches_secrets
+
+    assert next_due(view(HANDLED), NOW) == datetime(2026, 11, 26, 4, tzinfo=UTC)
+    assert next_due(view(HANDLED, schedule="*/15 * * * *"), NOW) == datetime(2026, 11, 25, 10, 15, tzinfo=UTC)
+    paused = view({**HANDLED, "pausedGeneration": 1})
+    assert next_due(paused, NOW) is None and watches_secrets(paused)
+    assert next_due(view(HANDLED, active=False), NOW) is None and not watches_secrets(view(HANDLED, active=False))
+    assert next_due(view(HANDLED, timeZone="Mars/Olympus"), NOW) is None
+
+
+def test_what_earlier_versions_left_is_cleaned_up_first_and_an_object_being_deleted_is_left_alone():
+    left = {"hrsync.dev/last-handled-configuration": "{}", "hrsync.dev/kopf-managed": "yes"}
+    request = {RUN_REQUEST_ANNOTATION: "r by bob"}
+    old = view(HANDLED, annotations={**left, **request})
+    assert old.leftovers == ("hrsync.dev/kopf-managed", "hrsync.dev/last-handled-configuration")
+    assert decide(old, NOW, in_flight=(), secrets_check_due=False).kind is ActionKind.CLEAN_UP
+    deleting = Integration.parse(
+        {"metadata": {"name": "acme", "namespace": "ns", "deletionTimestamp": "2026-11-25T09:00:00Z"}, "spec": SPEC}
+    )
+    assert decide(deleting, NOW + timedelta(days=1), in_flight=(), secrets_check_due=True).kind is ActionKind.IDLE
+
+
+def test_secret_versions_written_as_a_map_by_earlier_versions_are_read():
+    status = read_status({"pausedGeneration": 1, "pausedSecretVersions": {"personio-credentials": "7", "scim": ""}})
+    assert status.paused_secret_version("personio-credentials") == "7"
+    assert status.paused_secret_version("scim") == ""
+    assert status.paused_secret_version("other") is None
+
+
+def test_slots_missed_while_paused_are_skipped_when_the_pause_ends():
+    from personio_operator.controller.status import resumed
+
+    later = NOW + timedelta(days=2)
+    paused = view({**HANDLED, "pausedGeneration": 1}, generation=2)
+    patch = resumed(paused, "the spec changed", now=later)
+    assert patch["lastScheduledSlot"] == "2026-11-27T04:00:00Z"
+    after = view(_applied({**HANDLED, "pausedGeneration": 1}, patch), generation=2)
+    assert decide(after, later, in_flight=(), secrets_check_due=False).kind is ActionKind.IDLE
+
+
+def test_without_a_usable_spec_the_defaults_are_the_spec_models():
+    from personio_operator.api.spec import PersonioIntegrationSpec
+
+    broken = view(HANDLED, historyLimit=0)
+    assert broken.spec is None
+    assert broken.history_limit == PersonioIntegrationSpec.model_fields["history_limit"].default
+    assert view(HANDLED, historyLimit=3).history_limit == 3

@@ -82,11 +82,16 @@ class Reconciler:
         self.metrics.forget([key])
 
     def start(self) -> None:
+        self.events.start()
         self.scheduler.start()
 
     async def shutdown(self, *, grace_seconds: float = 10.0) -> None:
-        """Stop scheduling; runs in flight are cancelled and record themselves as interrupted."""
-        await self.scheduler.stop(grace_seconds=grace_seconds)
+        """Stop scheduling; runs in flight are cut short and record themselves as interrupted; other work
+        (a finishing run's status write, say) gets ``grace_seconds`` to end."""
+        await self.scheduler.stop_deciding()
+        self.runs.interrupt()
+        await self.scheduler.drain(grace_seconds=grace_seconds)
+        await self.events.stop(grace_seconds=grace_seconds)
 
     # -- what the scheduler asks ----------------------------------------------------------------------
 

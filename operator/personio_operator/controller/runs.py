@@ -30,13 +30,14 @@ from personio_operator.controller.integration import Integration, Key
 from personio_operator.controller.kube import KubeApi, KubeError
 from personio_operator.controller.metrics import Metrics
 from personio_operator.controller.notify import Delivery, FailureNotice, Mailer
-from personio_operator.controller.secrets import read_run_secrets, secret_versions
+from personio_operator.controller.secrets import read_for_run
 from personio_operator.controller.settings import OperatorSettings
 from personio_operator.controller.status import Outcome, Patch
 from personio_operator.controller.text import one_line, timestamp
 from personio_operator.controller.triggers import RUN_REQUEST_ANNOTATION
 from personio_operator.errors import ConfigurationError, ErrorKind, SyncError
 from personio_operator.sync.report import RunReport, RunResult, Trigger
+from personio_operator.sync.secrets import RunSecrets
 
 log = logging.getLogger(__name__)
 
@@ -109,12 +110,18 @@ class Runs:
         self.store = store
         self.mailer = Mailer(settings.smtp)
         self.in_flight: set[str] = set()  # ids of the runs in flight in this process
+        self._executions: dict[str, asyncio.Task[RunReport]] = {}
+
+    def interrupt(self) -> None:
+        """Cut every run in flight short (the operator is stopping): each records itself as interrupted."""
+        for task in self._executions.values():
+            task.cancel()
 
     async def run(self, item: Integration, action: Action) -> None:
         assert action.trigger is not None and action.started_by is not None
         run = self._new_run(action.trigger, action.started_by)
-        # Versions of the Secrets this run reads: a change after this point resumes a pause.
-        versions = await self._secret_versions(item)
+        # The versions of the Secrets this run reads: a change after this point resumes a pause.
+        secrets, versions = await self._read_secrets(item)
         self.in_flight.add(run.id)
         self.metrics.running.inc()
         try:
@@ -129,7 +136,12 @@ class Runs:
             await self.events.post(
                 started, Reason.RUN_STARTED, f"Run {run.id} started ({run.trigger.value}, by {run.started_by})"
             )
-            report = await self._execute(started, run, dry_run=False)
+            execution = asyncio.create_task(self._execute(started, run, secrets, dry_run=False))
+            self._executions[run.id] = execution
+            try:
+                report = await execution
+            finally:
+                del self._executions[run.id]
             await self._finish(started, run, report, versions)
         finally:
             self.in_flight.discard(run.id)
@@ -137,7 +149,9 @@ class Runs:
 
     async def test(self, item: Integration, action: Action) -> None:
         assert action.request is not None and action.started_by is not None
-        report = await self._execute(item, self._new_run(RunTrigger.MANUAL, action.started_by), dry_run=True)
+        secrets, _ = await self._read_secrets(item)
+        run = self._new_run(RunTrigger.MANUAL, action.started_by)
+        report = await self._execute(item, run, secrets, dry_run=True)
         current = self.store.latest(item.key) or item
         tested = await self.store.write(current, status_patches.dry_run_finished(current, report, action.request.value))
         self.metrics.record_test(report)
@@ -155,16 +169,20 @@ class Runs:
 
     # -- the run itself -----------------------------------------------------------------------------
 
-    async def _execute(self, item: Integration, run: CurrentRun, *, dry_run: bool) -> RunReport:
+    async def _read_secrets(self, item: Integration) -> tuple[RunSecrets | SyncError, dict[str, str]]:
+        if item.spec is None:
+            return ConfigurationError(item.spec_error or "the spec is invalid"), {}
+        return await read_for_run(self.kube, item.namespace, item.spec, self.settings)
+
+    async def _execute(
+        self, item: Integration, run: CurrentRun, secrets: RunSecrets | SyncError, *, dry_run: bool
+    ) -> RunReport:
         trigger = Trigger.TEST if dry_run else Trigger(run.trigger.value)
         cut_short: list[RunReport] = []
         try:
-            try:
-                if item.spec is None:
-                    raise ConfigurationError(item.spec_error or "the spec is invalid")
-                secrets = await read_run_secrets(self.kube, item.namespace, item.spec, self.settings)
-            except SyncError as err:
-                return self._failed(run, trigger, dry_run, str(err), err.kind)
+            if isinstance(secrets, SyncError):
+                return self._failed(run, trigger, dry_run, str(secrets), secrets.kind)
+            assert item.spec is not None
             try:
                 return await self.runner(
                     item.spec,
@@ -292,9 +310,3 @@ class Runs:
         summary = status_patches.warning_summary(report.warning_summary)
         if summary is not None:
             await self.events.post(item, reason, f"{what}: {describe_warnings(summary)}")
-
-    async def _secret_versions(self, item: Integration) -> dict[str, str]:
-        try:
-            return await secret_versions(self.kube, item.namespace, item.secret_names(), self.settings)
-        except SyncError:
-            return {}

@@ -10,7 +10,7 @@ finalizer on any object (kopf adds one only for timers, daemons and on-delete ha
 A job waiting for a run slot has written nothing: when an event changes what should happen (switched
 off, a Test asked for), it is cancelled and the new action starts at once. Any other job (a run in
 flight) is not cancelled by an event; its integration is looked at again when it ends. A job that
-fails, or a status action that did not change the object, is tried again after a back-off.
+fails, or an action that did not change the object, is tried again after a back-off.
 """
 
 from __future__ import annotations
@@ -34,8 +34,9 @@ log = logging.getLogger(__name__)
 
 MAX_SLEEP_SECONDS = 300.0  # read the clock again at least this often (a wall clock may jump)
 MAX_BACKOFF_SECONDS = 300.0
-# Actions that only write status: the same one twice on the same resourceVersion means it did not take.
-_STATUS_ONLY = frozenset(ActionKind) - {ActionKind.RUN, ActionKind.TEST, ActionKind.CHECK_SECRETS, ActionKind.IDLE}
+# Actions that write status (a run and a Test too, before or after): the same one twice on the same
+# resourceVersion means the write did not take, and repeating it at once would spin.
+_WRITES_STATUS = frozenset(ActionKind) - {ActionKind.CHECK_SECRETS, ActionKind.IDLE}
 
 
 @dataclass(frozen=True)
@@ -125,18 +126,27 @@ class Scheduler:
         self._unsubscribe = self.clock.subscribe(self._clock_moved)
         self._task = asyncio.create_task(self._run(), name="personio-operator scheduler")
 
-    async def stop(self, *, grace_seconds: float) -> None:
-        """Stop deciding, cancel every job and give them ``grace_seconds`` to record what they were doing."""
+    async def stop_deciding(self) -> None:
+        """No more decisions, and no job that only waits for a run slot."""
         self._unsubscribe()
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-        tasks = [job.task for job in self._jobs.values() if job.task is not None]
-        for task in tasks:
+        for job in self._jobs.values():
+            if job.waiting and job.task is not None:
+                job.task.cancel()
+
+    async def drain(self, *, grace_seconds: float) -> None:
+        """Give the jobs left ``grace_seconds`` to end, then cancel them."""
+        tasks = [job.task for job in self._jobs.values() if job.task is not None and not job.task.done()]
+        if not tasks:
+            return
+        _, pending = await asyncio.wait(tasks, timeout=grace_seconds)
+        for task in pending:
             task.cancel()
-        if tasks:
-            await asyncio.wait(tasks, timeout=grace_seconds)
+        if pending:
+            await asyncio.wait(pending, timeout=1.0)
 
     def _clock_moved(self) -> None:
         loop = self._loop
@@ -155,8 +165,11 @@ class Scheduler:
                 except Exception:  # a bug in one decision must not stop the scheduling of all
                     log.exception("Could not decide what to do with %s/%s", *key)
                     self._retry_later(key)
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for swallows a cancellation that comes as the
+            # wake-up does, and a busy scheduler then never stops.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self._sleep_seconds())
+                async with asyncio.timeout(self._sleep_seconds()):
+                    await self._wake.wait()
 
     def _look_at(self, key: Key) -> None:
         item = self._items.get(key)
@@ -173,7 +186,7 @@ class Scheduler:
         if plan.action.kind is ActionKind.IDLE:
             self._wait_for(key, plan)
             return
-        if self._last.get(key) == (item.resource_version, plan.action.kind) and plan.action.kind in _STATUS_ONLY:
+        if self._last.get(key) == (item.resource_version, plan.action.kind) and plan.action.kind in _WRITES_STATUS:
             log.warning(
                 "%s on %s/%s did not change the object; trying again later (is the CRD up to date?)",
                 plan.action.kind.value,

@@ -7,11 +7,8 @@ and never stops the work it reports on.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
@@ -62,74 +59,27 @@ _WARNINGS = {
 
 
 log = logging.getLogger(__name__)
-_QUEUE_LIMIT = 10_000  # Events waiting to be posted; beyond it one is dropped (and logged)
-
-
-@dataclass(frozen=True)
-class _Event:
-    item: Integration
-    reason: Reason
-    message: str
 
 
 class EventPoster:
-    """Posts Events in the order they are given, in the background once started (the work they report on
-    does not wait for them), directly before and after."""
-
     def __init__(self, kube: KubeApi, now: Callable[[], datetime]) -> None:
         self.kube = kube
         self.now = now
-        self._queue: asyncio.Queue[_Event] = asyncio.Queue(_QUEUE_LIMIT)
-        self._task: asyncio.Task[None] | None = None
-
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._deliver(), name="personio-operator events")
-
-    async def stop(self, *, grace_seconds: float) -> None:
-        """Post what is queued (for up to ``grace_seconds``), then post directly."""
-        task, self._task = self._task, None
-        if task is None:
-            return
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(grace_seconds):
-                await self._queue.join()
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
 
     async def post(self, item: Integration, reason: Reason, message: str) -> None:
-        """An Event on ``item``, Warning or Normal by reason. The message is redacted before it is cut to one
-        bounded line, so no cut can leave part of a secret behind."""
-        event = _Event(item, reason, one_line(redact(message)))
-        if self._task is None:
-            await self._send(event)
-            return
-        try:
-            self._queue.put_nowait(event)
-        except asyncio.QueueFull:
-            log.warning("Event %s on %s/%s dropped: too many waiting", reason.value, item.namespace, item.name)
-
-    async def _deliver(self) -> None:
-        while True:
-            event = await self._queue.get()
-            try:
-                await self._send(event)
-            finally:
-                self._queue.task_done()
-
-    async def _send(self, event: _Event) -> None:
-        item = event.item
+        """Post an Event on ``item``, Warning or Normal by reason. The message is redacted before it is cut
+        to one bounded line, so no cut can leave part of a secret behind."""
         try:
             await self.kube.post_event(
                 item.reference(),
-                type_="Warning" if event.reason in _WARNINGS else "Normal",
-                reason=event.reason.value,
-                message=event.message,
+                type_="Warning" if reason in _WARNINGS else "Normal",
+                reason=reason.value,
+                message=one_line(redact(message)),
                 component=REPORTING_COMPONENT,
                 now=self.now(),
             )
         except KubeError as err:
-            log.warning("Event %s on %s/%s not posted: %s", event.reason.value, item.namespace, item.name, err)
+            log.warning("Event %s on %s/%s not posted: %s", reason.value, item.namespace, item.name, err)
 
 
 _ACTIONS = ("created", "updated", "deactivated", "reactivated", "removed")

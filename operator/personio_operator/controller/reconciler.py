@@ -82,7 +82,6 @@ class Reconciler:
         self.metrics.forget([key])
 
     def start(self) -> None:
-        self.events.start()
         self.scheduler.start()
 
     async def shutdown(self, *, grace_seconds: float = 10.0) -> None:
@@ -91,7 +90,6 @@ class Reconciler:
         await self.scheduler.stop_deciding()
         self.runs.interrupt()
         await self.scheduler.drain(grace_seconds=grace_seconds)
-        await self.events.stop(grace_seconds=grace_seconds)
 
     # -- what the scheduler asks ----------------------------------------------------------------------
 

@@ -13,11 +13,16 @@ from typing import Any
 
 from personio_operator.api.status import (
     MAX_APP_LIMITS,
+    MAX_ATTRIBUTE_NAME,
+    MAX_CONDITIONS,
+    MAX_HISTORY,
+    MAX_MISSING_ATTRIBUTES,
     MAX_OBJECT_WORD,
     MAX_REJECTED_LABEL,
     MAX_REJECTED_LISTED,
     MAX_REJECTED_NAME,
     MAX_REJECTION_REASON,
+    MAX_SECRET_VERSIONS,
     MAX_WARNING_EXAMPLES,
     MAX_WARNING_KIND,
     MAX_WARNING_KINDS,
@@ -112,7 +117,8 @@ def set_conditions(
     now: datetime,
     generation: int | None,
 ) -> list[dict[str, Any]]:
-    """Merge condition updates by type; lastTransitionTime moves only when the status flips."""
+    """Merge condition updates by type; lastTransitionTime moves only when the status flips. Ours come first,
+    and types beyond the bound (written by someone else) are left out."""
     by_type = {condition.type: condition for condition in current}
     for kind, status, reason, message in updates:
         previous = by_type.get(kind.value)
@@ -127,7 +133,7 @@ def set_conditions(
         )
     order = [kind.value for kind in ConditionType]
     ordered = sorted(by_type.values(), key=lambda c: order.index(c.type) if c.type in order else len(order))
-    return [condition.model_dump(mode="json", by_alias=True) for condition in ordered]
+    return [condition.model_dump(mode="json", by_alias=True) for condition in ordered[:MAX_CONDITIONS]]
 
 
 def phase_of(
@@ -247,7 +253,8 @@ def _warnings_json(summary: run_report.WarningSummary) -> dict[str, Any] | None:
 
 
 def _history(item: Integration, entry: HistoryEntry) -> list[dict[str, Any]]:
-    entries = [entry, *(old for old in item.status.history if old.id != entry.id)][: item.history_limit]
+    limit = min(item.history_limit, MAX_HISTORY)
+    entries = [entry, *(old for old in item.status.history if old.id != entry.id)][:limit]
     return [_entry_json(each) for each in entries]
 
 
@@ -321,7 +328,7 @@ def run_finished(
         versions = outcome.pause_secret_versions or {}
         patch["pausedSecretVersions"] = [
             {"name": name, "resourceVersion": version} for name, version in sorted(versions.items())
-        ]
+        ][:MAX_SECRET_VERSIONS]
     else:
         patch["pausedGeneration"] = None
         patch["pausedSecretVersions"] = None
@@ -408,7 +415,10 @@ def dry_run_finished(item: Integration, report: RunReport, request: str) -> Patc
         personio_reachable=bool(test and test.personio_reachable),
         target_reachable=bool(test and test.target_reachable),
         employees_fetched=test.employees_fetched if test else 0,
-        missing_attributes=list(test.missing_attributes) if test else [],
+        missing_attributes=[
+            one_line(name, MAX_ATTRIBUTE_NAME)
+            for name in (test.missing_attributes if test else [])[:MAX_MISSING_ATTRIBUTES]
+        ],
         app_limits=[one_line(line, MAX_WARNING_LINE) for line in report.app_limits[:MAX_APP_LIMITS]],
         users=users,
         teams=teams,

@@ -263,8 +263,11 @@ _FIELD_VALUE = re.compile(
 )
 
 
+_FIELD_WORDS = ("token", "secret", "passw", "pwd", "key")  # every one of _KEY_WORDS contains one
+
+
 def _field_spans(lower: str) -> list[tuple[int, int]]:
-    if not any(word in lower for word in ("token", "secret", "passw", "pwd", "key")):
+    if not any(word in lower for word in _FIELD_WORDS):
         return []
     found = []
     for separator in _SEPARATOR.finditer(lower):
@@ -298,15 +301,22 @@ def _lower_same_length(text: str) -> str:
     return lower if len(lower) == len(text) else text.translate(_ASCII_LOWER)
 
 
+# Every shape and field name above needs one of these words: a text without any has no credential shape.
+_SHAPE_WORDS = re.compile(
+    "|".join(re.escape(word) for word in {*(w for shape in _SHAPES for w in shape.words), *_FIELD_WORDS})
+)
+
+
 def redact(text: str) -> str:
     """The text without remembered secret values and without anything shaped like a credential."""
     if not text:
         return text
     spans = _secrets.find(text)
     lower = _lower_same_length(text)
-    for shape in _SHAPES:
-        spans += shape.spans(lower)
-    spans += _field_spans(lower)
+    if _SHAPE_WORDS.search(lower):
+        for shape in _SHAPES:
+            spans += shape.spans(lower)
+        spans += _field_spans(lower)
     return _masked(text, spans) if spans else text
 
 
@@ -325,7 +335,10 @@ def redact_model(model: _Model) -> _Model:
     """A copy of a pydantic model with every string in it redacted (fields left out of its dumps,
     such as a report's plan, are kept as they are)."""
     kept = {name: getattr(model, name) for name, info in type(model).model_fields.items() if info.exclude}
-    data = redact_data(model.model_dump(exclude=set(kept)))
+    dumped = model.model_dump(exclude=set(kept))
+    data = redact_data(dumped)
+    if data == dumped:  # nothing to mask (the usual case): no need to build the model again
+        return model.model_copy()
     return type(model).model_validate({**data, **kept})
 
 

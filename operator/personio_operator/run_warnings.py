@@ -37,6 +37,7 @@ class WarningKind(StrEnum):
     DUPLICATE_IN_APP = "DuplicateInApp"  # the app holds two objects with one of our externalIds
     HAND_MADE_GROUP = "HandMadeGroup"  # a group of the same name made by hand in the app
     NO_ACCOUNT = "NoAccount"  # a member or manager has no account in the app
+    UNREADABLE_IN_APP = "UnreadableInApp"  # an app object that is not ours cannot be read; it is left alone
     OTHER = "Other"
 
 

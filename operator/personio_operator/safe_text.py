@@ -27,6 +27,13 @@ def clean_text(value: str | None, max_length: int | None = MAX_TEXT_LENGTH) -> s
     """The text without invisible or control characters, cut to ``max_length`` characters (None: no cut)."""
     if not value:
         return ""
+    if value.isascii() and value.isprintable():  # most names: nothing to remove, NFC changes nothing
+        text = " ".join(value.split())
+        return text if max_length is None or len(text) <= max_length else text[:max_length].strip(" ")
+    return _clean_each_character(value, max_length)
+
+
+def _clean_each_character(value: str, max_length: int | None) -> str:
     kept: list[str] = []
     for char in _TERMINAL_ESCAPE.sub("", value):
         if char.isspace():

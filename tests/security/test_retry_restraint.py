@@ -35,6 +35,8 @@ ALL_TEAMS = {"department": True, "office": True, "team": True, "supervisor": Tru
 # settings; the old client went on for the whole 1800 s budget.
 WELL_UNDER_A_MINUTE = 60
 
+ATTEMPT_CAP = 5  # the issue's promise, not the product's constant: a cap of 6 must fail here
+
 
 def posts_by_object(requests: Iterable[RecordedRequest]) -> dict[str, list[float]]:
     """When each object's POSTs were answered, by the externalId in the body."""
@@ -68,8 +70,8 @@ async def test_an_app_failing_every_post_gets_at_most_five_per_object_and_the_ru
     assert f"failed {BREAKER_THRESHOLD} of the last" in (report.error or "")
     posts = posts_by_object(scim_server.requests)
     assert len(posts) >= BREAKER_THRESHOLD
-    assert all(len(times) <= SCIM_RETRY.max_attempts for times in posts.values()), posts
-    capped = [times for times in posts.values() if len(times) == SCIM_RETRY.max_attempts]
+    assert all(len(times) <= ATTEMPT_CAP for times in posts.values()), posts
+    capped = [times for times in posts.values() if len(times) == ATTEMPT_CAP]
     assert len(capped) >= BREAKER_THRESHOLD - 1
     for times in capped:
         assert_waits_grow(times)
@@ -109,7 +111,7 @@ async def test_twin_supervisor_teams_on_an_app_refusing_duplicate_names_reject_o
     assert rejected.key in {"personio:supervisor:1", "personio:supervisor:4"}
     assert "HTTP 500" in (rejected.error or "") and "after 5 attempts" in (rejected.error or "")
     posts = posts_by_object(django_scim_server.requests)
-    assert len(posts[rejected.key]) == SCIM_RETRY.max_attempts
+    assert len(posts[rejected.key]) == ATTEMPT_CAP
     assert_waits_grow(posts[rejected.key])
     assert all(len(times) == 1 for key, times in posts.items() if key != rejected.key)
 

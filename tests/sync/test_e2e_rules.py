@@ -1,4 +1,4 @@
-"""The seed's user rules, end to end: Personio sandbox -> runner -> real SCIM server."""
+"""The user rules, end to end: Personio sandbox -> runner -> real SCIM server."""
 
 from tests.sync.harness import ENTERPRISE_SCHEMA, Harness
 

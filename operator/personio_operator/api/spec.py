@@ -1,4 +1,4 @@
-"""Spec of the PersonioIntegration custom resource (design.md: "The custom resource").
+"""Spec of the PersonioIntegration custom resource.
 
 These models are the single source of truth: the CRD in ``crds/`` is generated from them by
 ``personio-operator crd``; the CLI reads integration YAML through them; the operator validates

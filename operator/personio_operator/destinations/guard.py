@@ -13,7 +13,10 @@ check see the proxy, not the destination).
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
+import os
+import ssl
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -135,7 +138,7 @@ class _GuardedTransport(httpx.AsyncHTTPTransport):
     identical one that has it (httpx 0.28 keeps it in ``_pool``; the security tests fail if not)."""
 
     def __init__(self, backend: GuardedNetworkBackend, limits: httpx.Limits) -> None:
-        ssl_context = httpx.create_ssl_context()  # certifi, or SSL_CERT_FILE / SSL_CERT_DIR when set
+        ssl_context = _ssl_context(os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR"))
         super().__init__(verify=ssl_context, limits=limits)
         self._pool = httpcore.AsyncConnectionPool(
             ssl_context=ssl_context,
@@ -144,3 +147,11 @@ class _GuardedTransport(httpx.AsyncHTTPTransport):
             keepalive_expiry=limits.keepalive_expiry,
             network_backend=backend,
         )
+
+
+@functools.cache
+def _ssl_context(cert_file: str | None, cert_dir: str | None) -> ssl.SSLContext:
+    """certifi's CAs, or those of SSL_CERT_FILE / SSL_CERT_DIR when set (httpx reads them; they are the key, so
+    a change is seen). One context per setting: building one reads the CA bundle, ~25 ms of CPU, and every run
+    opens two or three clients."""
+    return httpx.create_ssl_context()

@@ -9,7 +9,7 @@ Raises only :class:`personio_operator.errors.SyncError` subclasses (see :mod:`.e
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Collection, Coroutine
+from collections.abc import Callable, Collection, Coroutine
 from types import TracebackType
 from typing import Any, Self, TypeVar
 
@@ -40,9 +40,11 @@ class PersonioClient:
         http: httpx.AsyncClient | None = None,
         credentials_hint: str | None = None,
         policy: HttpPolicy | None = None,
+        on_authenticated: Callable[[], None] | None = None,
     ) -> None:
         """``credentials_hint`` (e.g. "Secret tenant-acme/personio-credentials") is added to credential errors;
-        ``policy`` overrides timeouts, backoff and concurrency (tests make the waits short)."""
+        ``policy`` overrides timeouts, backoff and concurrency (tests make the waits short);
+        ``on_authenticated`` is called each time Personio issues a token (it accepted the credentials)."""
         self.source = source
         self._client_id = client_id.strip()
         self._client_secret = client_secret
@@ -51,6 +53,7 @@ class PersonioClient:
         self._own_http: httpx.AsyncClient | None = None
         self._credentials_hint = credentials_hint
         self._policy = policy or HttpPolicy()
+        self._on_authenticated = on_authenticated
         self._http: PersonioHttp | None = None
 
     def __repr__(self) -> str:
@@ -94,7 +97,13 @@ class PersonioClient:
             renew_token_on=(401, 403) if self.source.api_version is ApiVersion.V1 else (401,),
         )
         issue = issue_v1_token if self.source.api_version is ApiVersion.V1 else issue_v2_token
-        http.auth = TokenCache(lambda: issue(http, self._client_id, self._client_secret), on_token=redactor.add)
+
+        def token_issued(token: str) -> None:
+            redactor.add(token)
+            if self._on_authenticated is not None:
+                self._on_authenticated()
+
+        http.auth = TokenCache(lambda: issue(http, self._client_id, self._client_secret), on_token=token_issued)
         self._http = http
         return self
 

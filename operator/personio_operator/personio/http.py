@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from personio_operator.bounded_http import AnswerTooLarge, bounded_request
 from personio_operator.http_retry import RETRYABLE_STATUSES, retry_after_seconds
 from personio_operator.personio.errors import (
     PersonioAccessError,
@@ -206,9 +207,11 @@ class PersonioHttp:
                 try:
                     async with self._concurrency, limiter.slot():
                         self.stats.count(endpoint)
-                        response = await self._client.request(
+                        response = await bounded_request(
+                            self._client,
                             method,
                             url,
+                            deadline=2 * self.policy.read_timeout + self.policy.connect_timeout,
                             params=params,
                             data=data,
                             json=json,
@@ -216,6 +219,11 @@ class PersonioHttp:
                             timeout=self.policy.timeout,
                         )
                         limiter.observe(response.headers, success=response.is_success)
+                except AnswerTooLarge as exc:
+                    raise PersonioResponseError(
+                        f"Personio answered {method} {path} with {exc}; check that {self._shown_base_url} is the "
+                        "Personio API"
+                    ) from None
                 except (httpx.TimeoutException, httpx.TransportError) as exc:
                     retryable = method == "GET" or isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout)
                     problem = _transport_problem(exc)

@@ -13,7 +13,7 @@ from personio_operator.run_warnings import RunWarning
 
 
 class Attribute(StrEnum):
-    """Personio attributes the integration reads (the seed article's list)."""
+    """Personio attributes the integration reads (the required and optional attributes of the integration)."""
 
     FIRST_NAME = "first_name"
     LAST_NAME = "last_name"

@@ -7,7 +7,7 @@ before another of ours takes it (apps that require unique names refuse it otherw
 
 A *rejection* of one object (the app refuses it with a SyncError that is not a configuration or
 transient error, e.g. ``ScimRequestError`` for a 4xx or a 5xx that persisted; or its payload fails the
-check before the first write, ``target.preflight``, and it is never sent) is recorded in its
+check before the first write, ``scim.preflight``, and it is never sent) is recorded in its
 ``ObjectResult`` (``ok=False, rejected=True``) and the others go on. With ``max_rejections``, once more
 objects than that are rejected no new object is started, the ones in flight finish, and
 ``TooManyRejections`` is raised (the caller decides what that means for the run).

@@ -5,7 +5,7 @@ Only attributes the desired user manages are compared (``DesiredUser.managed``: 
 what Personio returned, what the app holds), so an attribute the app drops, or one that is not ours
 to keep, is never written again and never cleared. Create-only attributes (``displayName``,
 ``preferredLanguage``) are not compared. The app's userName and e-mail are read in our normal form
-(``target.emails.email_key``: the domain in IDNA Unicode form), so an address the app spells with
+(``scim.emails.email_key``: the domain in IDNA Unicode form), so an address the app spells with
 punycode or an upper-case domain is the same mailbox and not rewritten on every run; a change in
 the local part's casing IS an update (people fix casing).
 """

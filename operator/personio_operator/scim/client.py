@@ -35,6 +35,7 @@ from typing import Any, Concatenate, ParamSpec, Self, TypeVar
 import httpx
 from pydantic import SecretStr
 
+from personio_operator.bounded_http import AnswerTooLarge, bounded_request
 from personio_operator.errors import ConfigurationError, SyncError, TransientError
 from personio_operator.http_retry import RETRYABLE_STATUSES, retry_after_seconds
 from personio_operator.redaction import clean_untrusted, redact, remember_secret
@@ -64,7 +65,7 @@ from personio_operator.scim.errors import (
     ScimRetriesExhaustedError,
     ScimUnavailableError,
 )
-from personio_operator.scim.models import DesiredUser, ScimGroup, ScimUser, TargetState
+from personio_operator.scim.models import DesiredUser, ScimGroup, ScimUser, TargetState, is_managed_external_id
 from personio_operator.scim.payloads import (
     PayloadError,
     apply_user_changes,
@@ -191,6 +192,7 @@ class ScimClient:
         self._patch_refused = False
         self.dialect = ScimDialect()
         self.stats = ScimStats()
+        self.unreadable: list[str] = []  # app objects we could not read and left alone, in words
 
     @property
     def features(self) -> ScimFeatures:
@@ -205,7 +207,8 @@ class ScimClient:
         self._breaker_tripped = None
         if self._http is None:
             limits = httpx.Limits(max_connections=self._max_concurrency * 2)
-            self._http = httpx.AsyncClient(timeout=httpx.Timeout(self._timeout), limits=limits)
+            # The run hands in a client guarded by the destination policy; this one is for direct use.
+            self._http = httpx.AsyncClient(timeout=httpx.Timeout(self._timeout), limits=limits, trust_env=False)
         return self
 
     async def __aexit__(
@@ -219,7 +222,7 @@ class ScimClient:
 
     async def discover(self) -> ScimDialect:
         """Read the app's dialect: ``/ServiceProviderConfig``, ``/ResourceTypes``, ``/Schemas`` (see
-        ``target.discovery`` for what is assumed when one is missing or unreadable)."""
+        ``scim.discovery`` for what is assumed when one is missing or unreadable)."""
         features = ScimFeatures()
         response = await self._send("GET", "/ServiceProviderConfig")
         if response.status_code == 200:
@@ -264,10 +267,31 @@ class ScimClient:
         return TargetState(users=users.result(), groups=groups.result())
 
     async def list_users(self, scim_filter: str | None = None) -> list[ScimUser]:
-        return [parse_user_safely(item) for item in await self._list("/Users", scim_filter)]
+        return self._readable(await self._list("/Users", scim_filter), parse_user, "user")
 
     async def list_groups(self, scim_filter: str | None = None) -> list[ScimGroup]:
-        return [parse_group_safely(item) for item in await self._list("/Groups", scim_filter)]
+        return self._readable(await self._list("/Groups", scim_filter), parse_group, "group")
+
+    def _readable(self, items: list[Any], parse: Callable[[Any], _Item], kind: str) -> list[_Item]:
+        """The items as our models. One the app holds but we cannot read (an ``admin@localhost`` user, a
+        malformed attribute) is left alone, with a note in ``unreadable``, unless it is one of ours: then
+        planning around it could duplicate it, and the run stops instead."""
+        readable = []
+        for item in items:
+            try:
+                readable.append(parse(item))
+            except PayloadError as error:
+                problem = clean_untrusted(error, _PAYLOAD_ERROR_LIMIT)
+                external_id = item.get("externalId") if isinstance(item, dict) else None
+                if isinstance(external_id, str) and is_managed_external_id(external_id):
+                    raise SyncError(
+                        f"The app holds a {kind} of this integration ({clean_untrusted(external_id, 80)}) that "
+                        f"cannot be read: {problem}. Fix or remove it in the app, then run again."
+                    ) from None
+                note = f"An app {kind} cannot be read ({problem}); it is not ours, so it is left alone"
+                if note not in self.unreadable:
+                    self.unreadable.append(note)
+        return readable
 
     async def _list(self, path: str, scim_filter: str | None) -> list[dict[str, Any]]:
         """All resources, page by page. Advances by the items actually received."""
@@ -720,14 +744,21 @@ class ScimClient:
         try:
             async with self._semaphore:
                 self.stats.requests[kind] += 1
-                response = await self._http.request(
+                response = await bounded_request(
+                    self._http,
                     method,
                     f"{self.url}{path}",
+                    deadline=self._timeout * 2,
                     params=params,
                     content=content,
                     headers=request_headers,
                     timeout=self._timeout,
                 )
+        except AnswerTooLarge as error:
+            raise ScimUnavailableError(
+                f"The SCIM server at {self._shown_url} answered {method} {path} with {error}; the run stops rather "
+                "than read it (check spec.target.scim.url and the app)"
+            ) from None
         except (httpx.UnsupportedProtocol, httpx.InvalidURL) as error:
             raise ConfigurationError(
                 f"The SCIM URL {self._shown_url!r} is not usable ({type(error).__name__}); "

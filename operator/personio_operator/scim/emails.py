@@ -9,13 +9,28 @@ the one the app stores: a rerun compares equal and writes nothing.
 The normal form: trimmed and lower-cased (apps compare user names case-insensitively), the local
 part NFC-normalised, the domain in IDNA/UTS-46 Unicode form. So ``müller@xn--bcher-kva.de`` and
 ``Müller@BÜCHER.de`` are both ``müller@bücher.de``: one mailbox, one user.
+
+A run checks each address several times (Personio's, the app's userName and e-mail, the payload), so
+the checks are remembered per spelling (email-validator is a pure function of its input).
 """
 
 from __future__ import annotations
 
-from email_validator import EmailNotValidError, validate_email
+import functools
+
+from email_validator import EmailNotValidError, ValidatedEmail, validate_email
 
 MAX_EMAIL_LENGTH = 254  # RFC 5321's path limit, which email-validator also enforces
+_REMEMBERED = 16_384  # spellings; a bigger company is checked again, not wrongly
+
+
+@functools.lru_cache(maxsize=_REMEMBERED)
+def validated(text: str) -> ValidatedEmail | str:
+    """email-validator's verdict on ``text`` (without DNS): the validated address, or why it is not one."""
+    try:
+        return validate_email(text, check_deliverability=False)
+    except EmailNotValidError as error:
+        return str(error)
 
 
 class InvalidEmailError(ValueError):
@@ -27,10 +42,9 @@ def normalized_email(value: str) -> str:
     text = value.strip().lower()
     if len(text) > MAX_EMAIL_LENGTH:
         raise InvalidEmailError(f"it is {len(text)} characters long; an address has at most {MAX_EMAIL_LENGTH}")
-    try:
-        result = validate_email(text, check_deliverability=False)
-    except EmailNotValidError as error:
-        raise InvalidEmailError(str(error)) from None
+    result = validated(text)
+    if isinstance(result, str):
+        raise InvalidEmailError(result)
     normal = result.normalized
     if normal != normal.lower():  # e.g. a character that lower-cases differently after NFC
         raise InvalidEmailError("it has characters whose lower-case form is not stable")
@@ -46,10 +60,8 @@ def email_key(value: str | None) -> str | None:
     text = value.strip()
     if len(text) > MAX_EMAIL_LENGTH or "@" not in text:
         return value
-    try:
-        return validate_email(text, check_deliverability=False).normalized
-    except EmailNotValidError:
-        return value
+    result = validated(text)
+    return value if isinstance(result, str) else result.normalized
 
 
 def user_name_key(user_name: str) -> str:
@@ -66,9 +78,8 @@ def address_spellings(value: str) -> list[str]:
     text = value.strip()
     if len(text) > MAX_EMAIL_LENGTH or "@" not in text:
         return spellings
-    try:
-        result = validate_email(text, check_deliverability=False)
-    except EmailNotValidError:
+    result = validated(text)
+    if isinstance(result, str):
         return spellings
     unicode_form, ascii_form = result.normalized, f"{result.local_part}@{result.ascii_domain}"
     for spelling in (unicode_form, unicode_form.lower(), ascii_form, ascii_form.lower()):

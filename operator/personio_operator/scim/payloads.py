@@ -5,12 +5,16 @@ as ``"False"`` and numbers sent as strings are coerced. Writing builds RFC 7643/
 lets scim2-models check them (a PATCH path that is not in the schema fails here, not at the server).
 A created user carries only the attributes the desired user manages (``DesiredUser.managed``, which
 includes what the app holds), and e-mails only with the sub-attributes the app declares (``dialect``).
+
+scim2-models is the reference for every payload, asked once per payload shape: payloads of the plain
+forms are built and read as plain dicts (``plain_payloads``) wherever scim2-models gave the same result
+for the first payload of that shape (``shapes``), and go through scim2-models otherwise.
 """
 
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from scim2_models import (
@@ -30,8 +34,10 @@ from scim2_models import (
 )
 
 from personio_operator.safe_text import clean_text
+from personio_operator.scim import plain_payloads as plain
 from personio_operator.scim.models import DesiredUser, ScimGroup, ScimUser, UserField
 from personio_operator.scim.plan import FieldChange
+from personio_operator.scim.shapes import ShapeChecked, shape_of
 
 if TYPE_CHECKING:
     from personio_operator.scim.discovery import ScimDialect
@@ -64,9 +70,18 @@ class PayloadError(ValueError):
 # --- reading -----------------------------------------------------------------------------------
 
 
+_USERS_READ = ShapeChecked[ScimUser]("reading users")
+_GROUPS_READ = ShapeChecked[ScimGroup]("reading groups")
+
+
 def parse_user(payload: Any) -> ScimUser:
     if not isinstance(payload, dict):
         raise PayloadError("a User in the answer is not a JSON object")
+    shape, fast = plain.read_user(payload) or (None, None)
+    return _USERS_READ.result(shape, fast, lambda: _parse_user(payload))
+
+
+def _parse_user(payload: dict[str, Any]) -> ScimUser:
     try:
         user = EnterpriseScimUser.model_validate(
             payload, scim_ctx=Context.RESOURCE_QUERY_RESPONSE, scim_policy=LENIENT_POLICY
@@ -84,7 +99,7 @@ def parse_user(payload: Any) -> ScimUser:
         active=True if user.active is None else bool(user.active),
         given_name=user.name.given_name if user.name else None,
         family_name=user.name.family_name if user.name else None,
-        email=_primary_email(user.emails),
+        email=plain.primary_email((email.value, email.type, email.primary) for email in user.emails or []),
         title=user.title,
         user_type=user.user_type,
         preferred_language=user.preferred_language,
@@ -97,6 +112,11 @@ def parse_user(payload: Any) -> ScimUser:
 def parse_group(payload: Any) -> ScimGroup:
     if not isinstance(payload, dict):
         raise PayloadError("a Group in the answer is not a JSON object")
+    shape, fast = plain.read_group(payload) or (None, None)
+    return _GROUPS_READ.result(shape, fast, lambda: _parse_group(payload))
+
+
+def _parse_group(payload: dict[str, Any]) -> ScimGroup:
     try:
         group = Group.model_validate(payload, scim_ctx=Context.RESOURCE_QUERY_RESPONSE, scim_policy=LENIENT_POLICY)
     except ValueError as error:
@@ -137,18 +157,6 @@ def parse_error(payload: Any) -> Error | None:
         return None
 
 
-def _primary_email(emails: list[Email] | None) -> str | None:
-    if not emails:
-        return None
-    for email in emails:
-        if email.primary and email.value:
-            return email.value
-    for email in emails:
-        if email.type == "work" and email.value:
-            return email.value
-    return next((email.value for email in emails if email.value), None)
-
-
 def first_error_text(error: ValueError) -> str:
     """The first problem a pydantic validation found, as 'location: message'."""
     errors = getattr(error, "errors", None)
@@ -162,11 +170,35 @@ def first_error_text(error: ValueError) -> str:
 # --- writing -----------------------------------------------------------------------------------
 
 
+_CREATED_USERS = ShapeChecked[dict[str, Any]]("building users")
+_USER_PATCHES = ShapeChecked[dict[str, Any]]("building user changes")
+_CREATED_GROUPS = ShapeChecked[dict[str, Any]]("building groups")
+_GROUP_PATCHES = ShapeChecked[dict[str, Any]]("building group changes")
+
+
+def _built(
+    check: ShapeChecked[dict[str, Any]], fast: Callable[[], dict[str, Any]], reference: Callable[[], dict[str, Any]]
+) -> dict[str, Any]:
+    """The fast payload where scim2-models built the same for its shape; scim2-models' payload or error otherwise."""
+    try:
+        payload = fast()
+    except ValueError:  # a value scim2-models refuses too (an e-mail): its own error says why
+        return reference()
+    return check.result(shape_of(payload), payload, reference)
+
+
 def user_creation_payload(
     desired: DesiredUser, *, manager_id: str | None = None, dialect: ScimDialect | None = None
 ) -> dict[str, Any]:
     """The POST /Users body: the attributes ``desired`` manages, nothing else."""
+    return _built(
+        _CREATED_USERS,
+        lambda: plain.user_creation(desired, manager_id, dialect),
+        lambda: _user_creation_payload(desired, manager_id, dialect),
+    )
 
+
+def _user_creation_payload(desired: DesiredUser, manager_id: str | None, dialect: ScimDialect | None) -> dict[str, Any]:
     def managed(field: UserField, value: Any) -> Any:
         return value if desired.manages(field) else None
 
@@ -205,6 +237,15 @@ def _email_value(address: str, dialect: ScimDialect | None) -> list[dict[str, An
 
 
 def user_patch_payload(changes: Iterable[FieldChange], *, dialect: ScimDialect | None = None) -> dict[str, Any]:
+    listed = list(changes)
+    return _built(
+        _USER_PATCHES,
+        lambda: plain.user_patch(listed, USER_FIELD_PATHS, dialect),
+        lambda: _user_patch_payload(listed, dialect),
+    )
+
+
+def _user_patch_payload(changes: Sequence[FieldChange], dialect: ScimDialect | None) -> dict[str, Any]:
     operations = [_user_operation(change, dialect) for change in changes]
     patch = PatchOp[EnterpriseScimUser](operations=operations)
     return patch.model_dump(scim_ctx=Context.RESOURCE_PATCH_REQUEST)
@@ -278,17 +319,43 @@ def updated_user(user: ScimUser, changes: Iterable[FieldChange]) -> ScimUser:
 
 
 def group_creation_payload(external_id: str, display_name: str, member_ids: Iterable[str]) -> dict[str, Any]:
+    listed = list(member_ids)
+    return _built(
+        _CREATED_GROUPS,
+        lambda: plain.group_creation(external_id, display_name, listed),
+        lambda: _group_creation_payload(external_id, display_name, listed),
+    )
+
+
+def _group_creation_payload(external_id: str, display_name: str, member_ids: Sequence[str]) -> dict[str, Any]:
     members = [GroupMember(value=member_id, type="User") for member_id in member_ids]
     group = Group(display_name=display_name, external_id=external_id, members=members or None)
     return group.model_dump(scim_ctx=Context.RESOURCE_CREATION_REQUEST)
 
 
 def group_rename_payload(display_name: str) -> dict[str, Any]:
+    return _built(
+        _GROUP_PATCHES,
+        lambda: plain.patch({"op": "replace", "path": "displayName", "value": display_name}),
+        lambda: _group_rename_payload(display_name),
+    )
+
+
+def _group_rename_payload(display_name: str) -> dict[str, Any]:
     patch = PatchOp[Group](operations=[PatchOperation(op="replace", path="displayName", value=display_name)])
     return patch.model_dump(scim_ctx=Context.RESOURCE_PATCH_REQUEST)
 
 
 def members_add_payload(member_ids: Iterable[str]) -> dict[str, Any]:
+    listed = list(member_ids)
+    return _built(
+        _GROUP_PATCHES,
+        lambda: plain.patch({"op": "add", "path": "members", "value": plain.members(listed)}),
+        lambda: _members_add_payload(listed),
+    )
+
+
+def _members_add_payload(member_ids: Sequence[str]) -> dict[str, Any]:
     value = [{"value": member_id, "type": "User"} for member_id in member_ids]
     patch = PatchOp[Group](operations=[PatchOperation(op="add", path="members", value=value)])
     return patch.model_dump(scim_ctx=Context.RESOURCE_PATCH_REQUEST)

@@ -1,6 +1,6 @@
 """The plan: a deterministic diff between the desired state and the app, applied in order
-(users, manager links, groups). Produced by ``target.planner``, guarded by ``sync.safety``,
-applied by ``target.applier``, rendered by ``sync.render``.
+(users, manager links, groups). Produced by ``scim.planner``, guarded by ``sync.safety``,
+applied by ``scim.applier``, rendered by ``sync.render``.
 """
 
 from __future__ import annotations

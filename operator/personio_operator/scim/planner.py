@@ -5,7 +5,7 @@ Decisions (documented in docs/architecture.md terms):
 * Users are matched by externalId. Without a match, an *unmanaged* app user (no externalId)
   whose userName equals the desired userName case-insensitively is adopted; an app user with
   that userName and any other externalId is a conflict (warning, no op), so nobody is duplicated.
-* Only the attributes a desired user manages are compared and written (``target.changes``): the
+* Only the attributes a desired user manages are compared and written (``scim.changes``): the
   spec, Personio and the app each decide what is managed, and nothing else is ever planned, so a
   rerun against an app that drops attributes writes nothing. A change in the local part's casing
   IS an update; because matching is by externalId (or userName for adoption) it never leads to a

@@ -1,7 +1,7 @@
 """Which Personio attributes a run reads, which of them the spec depends on, and so which user
 attributes a run manages in the app.
 
-Required attributes (the seed's list) are always read. Optional ones are *needed* when a spec
+Required attributes are always read. Optional ones are *needed* when a spec
 setting uses them (job title, a team kind) and *wanted* when they only enrich users (the manager
 link and the SCIM department): a needed attribute missing from the credential fails the run before
 any write; a wanted one that is missing is simply not managed.
@@ -67,7 +67,7 @@ def requested_attributes(spec: PersonioIntegrationSpec) -> frozenset[Attribute]:
 
 
 def needed_by(attribute: Attribute) -> str:
-    """The spec setting that needs ``attribute`` ("required" for the seed's required attributes)."""
+    """The spec setting that needs ``attribute`` ("required" for the required attributes)."""
     if attribute in REQUIRED_ATTRIBUTES:
         return "required"
     return _NEEDED_BY.get(attribute, "optional")

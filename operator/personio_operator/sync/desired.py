@@ -3,7 +3,7 @@
 Bad HR data never reaches the app: a person without a usable e-mail, people sharing an e-mail, or
 a person whose status cannot be read is *held* (no create, no change, never deactivated) and gets
 a warning that says what to fix in Personio. An e-mail is usable when the payload layer would
-accept it (``target.emails``: one validator, one normal form, so ``müller@xn--bcher-kva.de`` and
+accept it (``scim.emails``: one validator, one normal form, so ``müller@xn--bcher-kva.de`` and
 ``müller@bücher.de`` are one mailbox). Every text sent to the app is cleaned (``safe_text``: no
 control or invisible characters, joiners kept) and cut to 256 characters, with a warning when a
 name is cut; non-Latin names are kept as they are. Supervisor cycles are broken by leaving one

@@ -142,7 +142,7 @@ def _error_cell(report: RunReport) -> str:
 
 
 def render_run_table(reports: Sequence[RunReport]) -> str:
-    """The seed's Runs tab: one row per run, newest last. Counts: created/updated/deactivated/reactivated
+    """The run table: one row per run, newest last. Counts: created/updated/deactivated/reactivated
     users and created/updated/removed teams (for a test: what the run would do)."""
     rows = [
         (
@@ -166,7 +166,7 @@ def _row(cells: Sequence[str], widths: Sequence[int]) -> str:
 
 
 def render_report(report: RunReport, *, with_warnings: bool = True) -> str:
-    """One run in detail, as the seed's side panel: counts, error, failed objects, warnings."""
+    """One run in detail, for people: counts, error, failed objects, warnings."""
     kind = "Test" if report.dry_run else "Run"
     lines = [
         f"{kind} {report.id}: {_status(report)}",

@@ -1,4 +1,4 @@
-"""The run report: what the seed's run table shows (started at, started by, status, error,
+"""The run report: what the run history shows (started at, started by, status, error,
 counts of created / updated / deactivated users and teams) plus per-object results for support.
 
 The operator turns it into ``status.history`` entries and Events; the CLI prints it as text or,

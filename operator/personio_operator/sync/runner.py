@@ -1,4 +1,4 @@
-"""One integration run: fetch -> desired -> plan -> guards -> apply -> report.
+"""One integration run: fetch (and read the app alongside) -> desired -> plan -> guards -> apply -> report.
 
 CONTRACT (used by the operator and the CLI): ``run_integration`` never raises for a SyncError or
 any other exception; it returns a RunReport with result Failed, ``error`` (safe, actionable text)
@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -37,10 +38,12 @@ from personio_operator.personio.client import PersonioClient
 from personio_operator.personio.http import HttpPolicy
 from personio_operator.personio.models import FetchResult
 from personio_operator.redaction import redact_model
-from personio_operator.run_warnings import HOLDING_KINDS, RunWarning
+from personio_operator.run_warnings import HOLDING_KINDS, RunWarning, WarningKind, warning
 from personio_operator.safe_text import shown
 from personio_operator.scim.applier import TooManyRejections, apply_plan
 from personio_operator.scim.client import ScimClient
+from personio_operator.scim.discovery import ScimDialect
+from personio_operator.scim.errors import ScimUnavailableError
 from personio_operator.scim.models import DesiredState, TargetState, is_managed_external_id, person_id_of
 from personio_operator.scim.plan import TargetPlan, UserAction
 from personio_operator.scim.planner import REASON_GONE, plan_target
@@ -63,6 +66,8 @@ MAX_OBJECT_TEXT_LENGTH = 500  # characters of an object's name or error in the r
 # Personio v2 needs one employments call per person at ~30 requests/s: 10,000 people take ~6 minutes
 # by the rate limits alone, so each side gets 30 minutes before the run gives up (nothing half-read is used).
 DEFAULT_BUDGET_SECONDS = 1800.0
+# The app is read alongside Personio; a state older than this when Personio is done is read again.
+APP_STATE_FRESH_SECONDS = 30.0
 STRICT_DESTINATIONS = DestinationPolicy()  # Personio's own API host; the app at any public https URL
 
 
@@ -173,12 +178,10 @@ async def _run(
     await guard.preflight(Side.PERSONIO, spec.personio.base_url)  # both, before any credential is sent
     await guard.preflight(Side.SCIM, spec.target.scim.url)
     check_templates(spec.teams.name_templates)
-    fetched = await _fetch(spec, secrets, progress, budget_seconds, guard)
-    check_fetch(fetched, spec)
-    available = requested_attributes(spec) - set(fetched.missing_attributes)
 
     ref = spec.target.scim.credentials_secret_ref
     async with (
+        _app_deadline(budget_seconds) as app_clock,
         guard.client(Side.SCIM, max_connections=2 * spec.target.scim.max_concurrency) as http,
         ScimClient(
             spec.target.scim.url,
@@ -189,9 +192,16 @@ async def _run(
             token_hint=f"key {ref.key!r} of Secret {ref.name!r}",
         ) as scim,
     ):
-        dialect = await scim.discover()
-        current = await scim.read_state()
+        reading = _AppReading(scim, app_clock)
+        try:
+            fetched = await _fetch(spec, secrets, progress, budget_seconds, guard, on_authenticated=reading.start)
+            check_fetch(fetched, spec)
+            dialect, current = await reading.result()
+        finally:
+            await reading.stop()
         progress.test.target_reachable = True
+        progress.warnings += [warning(WarningKind.UNREADABLE_IN_APP, note) for note in scim.unreadable]
+        available = requested_attributes(spec) - set(fetched.missing_attributes)
         # What is managed of each user is decided once, from the spec, Personio and the app together.
         build = build_desired(fetched.employees, spec, available=available, app=dialect.user_fields)
         progress.warnings += build.warnings
@@ -252,9 +262,51 @@ async def _confirm_departures(
         )
 
 
+class _AppClock:
+    """The app side's time budget, spent only while the run waits on the app (reading it, writing to it),
+    not while the app's state waits for Personio's list."""
+
+    def __init__(self, deadline: asyncio.Timeout, seconds: float) -> None:
+        self._deadline = deadline
+        self._left = seconds
+        self._since: float | None = None
+
+    def run(self) -> None:
+        if self._since is None and not self._deadline.expired():
+            self._since = asyncio.get_running_loop().time()
+            self._deadline.reschedule(self._since + self._left)
+
+    def pause(self) -> None:
+        if self._since is not None and not self._deadline.expired():
+            self._left -= asyncio.get_running_loop().time() - self._since
+            self._since = None
+            self._deadline.reschedule(None)
+
+
+@asynccontextmanager
+async def _app_deadline(seconds: float) -> AsyncIterator[_AppClock]:
+    """The app's side of a run, from discovery to the last write, ends within the run's budget for it:
+    an app that answers slowly (even one byte at a time) cannot hold a run slot that other integrations wait for.
+    """
+    try:
+        async with asyncio.timeout(None) as deadline:
+            yield _AppClock(deadline, seconds)
+    except TimeoutError:
+        if not deadline.expired():
+            raise
+        raise ScimUnavailableError(
+            f"The app did not finish within the run's time budget for it ({seconds:g} s); what was written before "
+            "is listed per object, and the next run carries on"
+        ) from None
+
+
 @asynccontextmanager
 async def _personio_session(
-    spec: PersonioIntegrationSpec, secrets: RunSecrets, budget_seconds: float, guard: DestinationGuard
+    spec: PersonioIntegrationSpec,
+    secrets: RunSecrets,
+    budget_seconds: float,
+    guard: DestinationGuard,
+    on_authenticated: Callable[[], None] | None = None,
 ) -> AsyncIterator[PersonioClient]:
     ref = spec.personio.credentials_secret_ref
     async with (
@@ -266,9 +318,55 @@ async def _personio_session(
             budget_seconds=budget_seconds,
             http=http,
             credentials_hint=f"Secret {ref.name!r}",
+            on_authenticated=on_authenticated,
         ) as personio,
     ):
         yield personio
+
+
+class _AppReading:
+    """The app's dialect and state, read while Personio's list is still coming in (both sides only read).
+
+    Reading starts once Personio has accepted the credentials, so a run that cannot read Personio sends the
+    app nothing. Personio's outcome is judged first, as if the app were read after it. A state read more than
+    ``APP_STATE_FRESH_SECONDS`` before Personio finished (a v2 fetch takes minutes) is read again, so the plan
+    is never made from an old picture of the app. The app's clock runs while it is read, not while its state
+    waits for Personio."""
+
+    def __init__(self, scim: ScimClient, clock: _AppClock) -> None:
+        self._scim = scim
+        self._clock = clock
+        self._task: asyncio.Task[tuple[ScimDialect, TargetState]] | None = None
+        self._read_at = 0.0
+
+    def start(self) -> None:
+        if self._task is None:
+            self._clock.run()
+            self._task = asyncio.create_task(self._read(), name="read the app")
+
+    async def _read(self) -> tuple[ScimDialect, TargetState]:
+        try:
+            dialect = await self._scim.discover()
+            state = await self._scim.read_state()
+        finally:
+            self._clock.pause()
+        self._read_at = time.monotonic()
+        return dialect, state
+
+    async def result(self) -> tuple[ScimDialect, TargetState]:
+        self.start()
+        assert self._task is not None
+        dialect, state = await self._task
+        self._clock.run()  # from here on the run waits on the app until the last write
+        if time.monotonic() - self._read_at > APP_STATE_FRESH_SECONDS:
+            state = await self._scim.read_state()
+        return dialect, state
+
+    async def stop(self) -> None:
+        """Stop a read that is still going (Personio failed, or the run is cancelled) and collect its outcome."""
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
 
 
 async def _fetch(
@@ -277,8 +375,10 @@ async def _fetch(
     progress: _Progress,
     budget_seconds: float,
     guard: DestinationGuard,
+    *,
+    on_authenticated: Callable[[], None] | None = None,
 ) -> FetchResult:
-    async with _personio_session(spec, secrets, budget_seconds, guard) as personio:
+    async with _personio_session(spec, secrets, budget_seconds, guard, on_authenticated) as personio:
         fetched = await personio.fetch_employees(set(requested_attributes(spec)))
     progress.test.personio_reachable = True
     progress.test.employees_fetched = len(fetched.employees)

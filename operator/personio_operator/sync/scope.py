@@ -1,4 +1,4 @@
-"""Who gets an account and whether it is active (the seed's sync rules).
+"""Who gets an account and whether it is active (the sync rules).
 
 Internal employees are always in scope; external staff only with ``rules.includeExternal``.
 Status policy: onboarding and active -> active account; leave -> active unless

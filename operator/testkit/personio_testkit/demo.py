@@ -1,6 +1,6 @@
 """``personio-operator demo``: the whole product on a laptop, offline.
 
-Starts the Personio sandbox and a SCIM app (scim2-server) on 127.0.0.1, then walks the seed's
+Starts the Personio sandbox and a SCIM app (scim2-server) on 127.0.0.1, then walks the product's
 story: the Test (plan only), the first run on activation, a few HR changes in Personio (a hire,
 a leaver, a department move, a department rename), the scheduled run that follows, and one more
 run that finds nothing to do. Prints the plans and the run table.
@@ -141,7 +141,7 @@ def run_demo(*, employees: int = 40, out: Printer = print) -> int:
 
         out("")
         out(RULE)
-        out("Runs (the seed's Runs tab; users created/updated/deactivated/reactivated, teams created/updated/removed)")
+        out("Runs (users created/updated/deactivated/reactivated, teams created/updated/removed)")
         out(RULE)
         out(render_run_table(reports))
         out("")

@@ -31,7 +31,10 @@ class Worker:
     slot: asyncio.Event = field(default_factory=asyncio.Event)
     scheduler: Scheduler | None = None
 
+    planned: list[str | None] = field(default_factory=list)
+
     def plan(self, item: Integration) -> Plan:
+        self.planned.append(item.resource_version)
         return self.plans.get(item.resource_version, Plan(IDLE))
 
     async def work(self, job: Job) -> None:
@@ -125,3 +128,21 @@ async def test_an_older_view_of_an_object_does_not_replace_a_newer_one():
     scheduler.observe(newer)
     scheduler.observe(older)
     assert scheduler.latest(newer.key) is newer
+
+
+async def test_the_same_version_again_is_not_looked_at_again():
+    """The watch lists every object again when it reconnects: nothing to decide for versions already held."""
+    clock = ManualClock(START)
+    worker = Worker(clock)
+    scheduler = Scheduler(clock, worker, retry_seconds=3600)
+    await running(scheduler)
+    try:
+        scheduler.observe(version("1"))
+        await eventually(lambda: worker.planned == ["1"], within=5, what="the first look")
+        scheduler.observe(version("1"))
+        await stays(lambda: worker.planned == ["1"], seconds=0.3, what="no second look")
+        scheduler.observe(version("2"))
+        await eventually(lambda: worker.planned == ["1", "2"], within=5, what="the new version looked at")
+    finally:
+        await scheduler.stop_deciding()
+        await scheduler.drain(grace_seconds=1)

@@ -67,13 +67,26 @@ class Reconciler:
     # -- what kopf hands over -----------------------------------------------------------------------
 
     def observe(self, event_type: str | None, body: Mapping[str, Any]) -> None:
-        """A watch event: the integration parsed once, or gone."""
+        """A watch event: the integration parsed once, or gone. A version already held (the watch lists every
+        object again when it reconnects) changes nothing: it is not parsed or looked at again."""
+        if event_type != "DELETED" and self._holds(body):
+            return
         item = Integration.parse(body)
         if event_type == "DELETED":
             self.forget(item.key)
             return
         self.metrics.set_paused(item.key, item.paused)
         self.scheduler.observe(item)
+
+    def _holds(self, body: Mapping[str, Any]) -> bool:
+        meta = body.get("metadata")
+        if not isinstance(meta, Mapping):
+            return False
+        held = self.scheduler.latest((str(meta.get("namespace") or ""), str(meta.get("name") or "")))
+        version = meta.get("resourceVersion")
+        return (
+            held is not None and version is not None and (held.uid, held.resource_version) == (meta.get("uid"), version)
+        )
 
     def forget(self, key: Key) -> None:
         self.scheduler.remove(key)

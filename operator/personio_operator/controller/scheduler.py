@@ -94,12 +94,13 @@ class Scheduler:
         return self._items.get(key)
 
     def observe(self, item: Integration) -> None:
-        """The integration as it is now; a view older than the one held is ignored."""
+        """The integration as it is now; a view older than the one held, or the same version again, is ignored
+        (what to do with a version is decided once, and again only when a job ends or its time comes)."""
         if item.deleting:
             self.remove(item.key)
             return
         held = self._items.get(item.key)
-        if held is not None and _older(item, held):
+        if held is not None and (_older(item, held) or _same(item, held)):
             return
         self._items[item.key] = item
         self._ready[item.key] = None
@@ -263,6 +264,10 @@ class Scheduler:
         for heap in (self._slots, self._timers):
             while heap and self._entry.get(heap[0][2]) != heap[0][1]:
                 heapq.heappop(heap)
+
+
+def _same(item: Integration, held: Integration) -> bool:
+    return item.resource_version is not None and (item.uid, item.resource_version) == (held.uid, held.resource_version)
 
 
 def _older(item: Integration, held: Integration) -> bool:

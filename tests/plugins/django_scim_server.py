@@ -34,7 +34,7 @@ from typing import IO, Any
 import httpx
 import pytest
 
-from personio_testkit.scim_app import GROUP_SCHEMA, SEED_HEADER, USER_SCHEMA, RecordedRequest
+from personio_testkit.scim_app import SEED_HEADER, RecordedRequest, hand_made_group, hand_made_user
 from tests.plugins.scim_server import SCIM_TOKEN
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -204,25 +204,21 @@ class DjangoScimServer:
         **attributes: Any,
     ) -> dict[str, Any]:
         """Create a user as a person would in the app. Core attributes only: this app refuses extensions."""
-        payload: dict[str, Any] = {"schemas": [USER_SCHEMA], "userName": user_name, "active": active, **attributes}
-        if external_id is not None:
-            payload["externalId"] = external_id
-        if given_name or family_name:
-            payload["name"] = {"givenName": given_name, "familyName": family_name}
-        if email:
-            payload["emails"] = [{"value": email, "type": "work", "primary": True}]
+        payload = hand_made_user(
+            user_name,
+            external_id=external_id,
+            active=active,
+            given_name=given_name,
+            family_name=family_name,
+            email=email,
+            **attributes,
+        )
         return self._seed("/Users", payload)
 
     def add_group(
         self, display_name: str, *, external_id: str | None = None, member_ids: Iterable[str] = ()
     ) -> dict[str, Any]:
-        payload: dict[str, Any] = {"schemas": [GROUP_SCHEMA], "displayName": display_name}
-        if external_id is not None:
-            payload["externalId"] = external_id
-        members = [{"value": member_id} for member_id in member_ids]
-        if members:
-            payload["members"] = members
-        return self._seed("/Groups", payload)
+        return self._seed("/Groups", hand_made_group(display_name, external_id=external_id, member_ids=member_ids))
 
     def _seed(self, path: str, payload: dict[str, Any]) -> dict[str, Any]:
         assert self._http is not None, "server not started"

@@ -44,6 +44,43 @@ _CONNECTION_KEY = "testserver.connection"  # the client's socket, for faults tha
 StartResponse = Callable[..., Any]
 
 
+def hand_made_user(
+    user_name: str,
+    *,
+    external_id: str | None = None,
+    active: bool = True,
+    given_name: str | None = None,
+    family_name: str | None = None,
+    email: str | None = None,
+    **attributes: Any,
+) -> dict[str, Any]:
+    """The SCIM payload of a user as a person would create it in an app (an attribute keyed by the
+    enterprise schema's URN adds that schema)."""
+    payload: dict[str, Any] = {"schemas": [USER_SCHEMA], "userName": user_name, "active": active, **attributes}
+    if external_id is not None:
+        payload["externalId"] = external_id
+    if given_name or family_name:
+        payload["name"] = {"givenName": given_name, "familyName": family_name}
+    if email:
+        payload["emails"] = [{"value": email, "type": "work", "primary": True}]
+    if ENTERPRISE_SCHEMA in payload:
+        payload["schemas"].append(ENTERPRISE_SCHEMA)
+    return payload
+
+
+def hand_made_group(
+    display_name: str, *, external_id: str | None = None, member_ids: Iterable[str] = ()
+) -> dict[str, Any]:
+    """The SCIM payload of a group as a person would create it in an app."""
+    payload: dict[str, Any] = {"schemas": [GROUP_SCHEMA], "displayName": display_name}
+    if external_id is not None:
+        payload["externalId"] = external_id
+    members = [{"value": member_id} for member_id in member_ids]
+    if members:
+        payload["members"] = members
+    return payload
+
+
 @dataclass
 class Fault:
     method: str
@@ -266,27 +303,21 @@ class ScimTestServer:
         email: str | None = None,
         **attributes: Any,
     ) -> dict[str, Any]:
-        payload: dict[str, Any] = {"schemas": [USER_SCHEMA], "userName": user_name, "active": active, **attributes}
-        if external_id is not None:
-            payload["externalId"] = external_id
-        if given_name or family_name:
-            payload["name"] = {"givenName": given_name, "familyName": family_name}
-        if email:
-            payload["emails"] = [{"value": email, "type": "work", "primary": True}]
-        if ENTERPRISE_SCHEMA in payload:
-            payload["schemas"].append(ENTERPRISE_SCHEMA)
+        payload = hand_made_user(
+            user_name,
+            external_id=external_id,
+            active=active,
+            given_name=given_name,
+            family_name=family_name,
+            email=email,
+            **attributes,
+        )
         return self._seed("/Users", payload)
 
     def add_group(
         self, display_name: str, *, external_id: str | None = None, member_ids: Iterable[str] = ()
     ) -> dict[str, Any]:
-        payload: dict[str, Any] = {"schemas": [GROUP_SCHEMA], "displayName": display_name}
-        if external_id is not None:
-            payload["externalId"] = external_id
-        members = [{"value": member_id} for member_id in member_ids]
-        if members:
-            payload["members"] = members
-        return self._seed("/Groups", payload)
+        return self._seed("/Groups", hand_made_group(display_name, external_id=external_id, member_ids=member_ids))
 
     def _seed(self, path: str, payload: dict[str, Any]) -> dict[str, Any]:
         if self._seeder is None:

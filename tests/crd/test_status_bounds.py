@@ -20,7 +20,7 @@ from personio_operator.api.status import (
 )
 from personio_operator.controller import status as status_patches
 from personio_operator.sync.report import RunReport, RunResult, Trigger
-from personio_operator.sync.report import TestResult as TestFindings
+from personio_operator.sync.report import TestResult as Findings
 from tests.controller.objects import integration
 from tests.crd.apiserver import schema_errors
 
@@ -120,7 +120,7 @@ def test_a_test_missing_many_attributes_writes_what_the_api_server_accepts(resou
         dry_run=True,
         started_at=NOW,
         completed_at=NOW,
-        test=TestFindings(personio_reachable=True, missing_attributes=missing),
+        test=Findings(personio_reachable=True, missing_attributes=missing),
     )
     item = integration(_full_status())
     status = _applied(_full_status(), status_patches.dry_run_finished(item, report, "r by alice"))

@@ -169,6 +169,8 @@ async def test_run_and_test_requests_are_acted_on_from_the_watch_event(cluster, 
         asked_at = request_count(cluster)
         await api.annotate("acme", RUN_REQUEST_ANNOTATION, "2026-11-25T10:05:00Z by bob@acme.example")
         await eventually(settled(api, "acme", 2), what="the manual run")
+        # its Events are posted after its last status write: wait for them, or they seem to follow the Test
+        await eventually(lambda: api.reasons("acme").count("RunSucceeded") == 2, what="the manual run's last Event")
         run = operator_requests(cluster, since=asked_at)
 
         asked_at = request_count(cluster)

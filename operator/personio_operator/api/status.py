@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any, get_origin
 
-from pydantic import BaseModel, ConfigDict, Field
+from annotated_types import MaxLen
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
+from personio_operator.api.spec import MAX_HISTORY_LIMIT
 from personio_operator.sync.report import RunResult
 
 # Bounds of what the operator writes (the builders in controller/status.py cut to them), so a status
@@ -31,11 +33,43 @@ MAX_REJECTED_NAME = 100
 MAX_REJECTION_REASON = 300
 MAX_OBJECT_WORD = 32  # an object's kind or action
 MAX_APP_LIMITS = 5  # lines saying what the app does not take (there are at most three kinds today)
+MAX_CONDITIONS = 8  # Ready, Paused, Running, and room for types a later version adds
+MAX_HISTORY = MAX_HISTORY_LIMIT  # the largest spec.historyLimit
+MAX_MISSING_ATTRIBUTES = 20  # Personio attributes the credentials cannot read (the integration reads ten)
+MAX_ATTRIBUTE_NAME = 64
+MAX_SECRET_VERSIONS = 2  # the Personio credentials and the SCIM token
+MAX_RUN_ID = 64
 
 
 class _Model(BaseModel):
     # extra="ignore": the status read back from the cluster may carry fields of older versions.
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="ignore")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _cut_long_lists(cls, data: Any) -> Any:
+        """Every list has a bound (the CRD's maxItems): a longer one is cut to it, first items kept, so a
+        status built from a large run or read from an older version is never refused for its length."""
+        if not isinstance(data, dict):
+            return data
+        cut: dict[str, Any] | None = None
+        for name, field in cls.model_fields.items():
+            limit = list_bound(field.annotation, field.metadata)
+            if limit is None:
+                continue
+            for key in {field.alias or name, name}:
+                value = data.get(key)
+                if isinstance(value, list) and len(value) > limit:
+                    cut = cut if cut is not None else dict(data)
+                    cut[key] = value[:limit]
+        return data if cut is None else cut
+
+
+def list_bound(annotation: Any, metadata: list[Any]) -> int | None:
+    """The max_length of a list field, None for any other field."""
+    if get_origin(annotation) is not list:
+        return None
+    return next((item.max_length for item in metadata if isinstance(item, MaxLen)), None)
 
 
 class ConditionStatus(StrEnum):
@@ -90,6 +124,26 @@ class TeamCounts(_Model):
     created: int = 0
     updated: int = 0
     removed: int = 0
+    unchanged: int = 0
+
+
+class SecretVersion(_Model):
+    """A Secret a failed run read, and its resourceVersion then (a list item: kubectl shows map keys humanised)."""
+
+    name: str = Field(max_length=253, description="Name of the Secret in the integration's namespace.")
+    resource_version: str = Field(
+        max_length=64, description="Its resourceVersion when the run read it; empty if it did not exist."
+    )
+
+
+class Notification(_Model):
+    """Whether the owners were e-mailed about a failed run, and if not, why."""
+
+    emailed: bool = Field(description="true if the failure e-mail was handed to the SMTP server.")
+    message: str = Field(
+        max_length=MAX_MESSAGE,
+        description="To whom, or why not: no SMTP server configured, delivery failed, no addresses in the spec.",
+    )
 
 
 class WarningCount(_Model):
@@ -134,7 +188,7 @@ class RejectionSummary(_Model):
 class HistoryEntry(_Model):
     """One run, as the run table of the product shows it."""
 
-    id: str = Field(description="Run id (also in the operator's logs).")
+    id: str = Field(max_length=MAX_RUN_ID, description="Run id (also in the operator's logs).")
     trigger: RunTrigger = Field(description="Scheduled, Manual or Activation.")
     started_by: str = Field(max_length=MAX_STARTED_BY, description="'schedule' or the person who asked for the run.")
     start_time: datetime
@@ -156,12 +210,15 @@ class HistoryEntry(_Model):
         max_length=MAX_REJECTED_LISTED + 1,
         description="The first rejected objects ('User create anna@acme.example'), then 'and N more'.",
     )
+    notification: Notification | None = Field(
+        default=None, description="Failed runs: whether the owners were e-mailed, and if not, why."
+    )
 
 
 class CurrentRun(_Model):
     """Set while a run is in flight; found at start-up it means the run was interrupted."""
 
-    id: str
+    id: str = Field(max_length=MAX_RUN_ID)
     trigger: RunTrigger
     started_by: str = Field(max_length=MAX_STARTED_BY)
     start_time: datetime
@@ -182,8 +239,10 @@ class LastTest(_Model):
     personio_reachable: bool = False
     target_reachable: bool = False
     employees_fetched: int = 0
-    missing_attributes: list[str] = Field(
-        default_factory=list, description="Personio attributes the API credentials cannot read."
+    missing_attributes: list[Annotated[str, Field(max_length=MAX_ATTRIBUTE_NAME)]] = Field(
+        default_factory=list,
+        max_length=MAX_MISSING_ATTRIBUTES,
+        description="Personio attributes the API credentials cannot read.",
     )
     app_limits: list[Annotated[str, Field(max_length=MAX_WARNING_LINE)]] = Field(
         default_factory=list,
@@ -197,11 +256,16 @@ class LastTest(_Model):
 
 class PersonioIntegrationStatus(_Model):
     observed_generation: int | None = Field(default=None, description="metadata.generation last acted on.")
-    conditions: list[Condition] = Field(default_factory=list)
+    conditions: list[Condition] = Field(default_factory=list, max_length=MAX_CONDITIONS)
     phase: Phase | None = Field(
         default=None, description="Active, Running, Failing, Paused, Inactive or Invalid (the spec needs a fix)."
     )
     next_run_time: datetime | None = Field(default=None, description="Next scheduled run (none while paused).")
+    next_run: str | None = Field(
+        default=None,
+        max_length=MAX_MESSAGE,
+        description="The next scheduled run, or why there is none (paused, inactive, spec invalid) in words.",
+    )
     last_run_time: datetime | None = Field(default=None, description="Start of the last run.")
     last_run_result: RunResult | None = Field(default=None, description="Succeeded, Failed or Interrupted.")
     last_successful_run_time: datetime | None = None
@@ -211,9 +275,10 @@ class PersonioIntegrationStatus(_Model):
     paused_generation: int | None = Field(
         default=None, description="Set on failure: no scheduled runs while metadata.generation equals it."
     )
-    paused_secret_versions: dict[str, str] = Field(
-        default_factory=dict,
-        description="resourceVersion of each referenced Secret when the failed run read it; a change resumes.",
+    paused_secret_versions: list[SecretVersion] = Field(
+        default_factory=list,
+        max_length=MAX_SECRET_VERSIONS,
+        description="Each referenced Secret and its resourceVersion when the failed run read it; a change resumes.",
     )
     last_handled_run_request: str | None = Field(
         default=None,
@@ -227,10 +292,24 @@ class PersonioIntegrationStatus(_Model):
     )
     last_test: LastTest | None = None
     current_run: CurrentRun | None = None
-    history: list[HistoryEntry] = Field(default_factory=list, description="Last runs, newest first.")
+    history: list[HistoryEntry] = Field(
+        default_factory=list, max_length=MAX_HISTORY, description="Last runs, newest first (spec.historyLimit)."
+    )
     last_run_warnings: WarningSummary | None = Field(
         default=None, description="Per-person warnings of the last finished run; absent if none."
     )
     last_run_rejections: RejectionSummary | None = Field(
         default=None, description="Objects the app rejected in the last finished run, with its reasons; absent if none."
     )
+
+    @field_validator("paused_secret_versions", mode="before")
+    @classmethod
+    def _versions_from_a_map(cls, value: object) -> object:
+        """Earlier versions wrote a map of name to resourceVersion: read it, so a pause survives the upgrade."""
+        if isinstance(value, dict):
+            versions = [{"name": name, "resourceVersion": version} for name, version in value.items()]
+            return versions[:MAX_SECRET_VERSIONS]
+        return value
+
+    def paused_secret_version(self, name: str) -> str | None:
+        return next((item.resource_version for item in self.paused_secret_versions if item.name == name), None)

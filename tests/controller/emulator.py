@@ -1,6 +1,7 @@
 """KMock's Kubernetes emulator plus the API-server behaviour the operator relies on and KMock lacks
 (operator-conventions.md §1.13.2): resourceVersion and generation bumps, generateName, the status
-subresource split, and 422 for a failed JSON-patch ``test`` op. Pinned to kmock 0.8 (private hook)."""
+subresource split, 422 for a failed JSON-patch ``test`` op, and equality label selectors
+(``labelSelector=key=value,...``) on lists and watches. Pinned to kmock 0.8 (private hooks)."""
 
 from __future__ import annotations
 
@@ -45,3 +46,28 @@ class RealisticEmulator(kmock.KubernetesEmulator):
             return await super()._handle(request)
         except jsonpatch.JsonPatchTestFailed as err:
             raise kmock.KubernetesError(status=422, reason="Invalid", message=str(err)) from None
+
+    async def _serve_list(self, request: Any) -> Any:
+        listed = await super()._serve_list(request)
+        wanted = _selector(request)
+        if wanted:
+            listed["items"] = [item for item in listed["items"] if _selected(item, wanted)]
+        return listed
+
+    async def _serve_watch(self, request: Any) -> Any:
+        wanted = _selector(request)
+        async for event in super()._serve_watch(request):
+            if wanted and isinstance(event, dict) and not _selected(event.get("object") or {}, wanted):
+                continue
+            yield event
+
+
+def _selector(request: Any) -> dict[str, str]:
+    """``key=value`` terms of the request's labelSelector (the only form the tests use)."""
+    terms = [term.strip() for term in (request.params.get("labelSelector") or "").split(",") if term.strip()]
+    return dict(term.split("=", 1) for term in terms)
+
+
+def _selected(obj: dict[str, Any], wanted: dict[str, str]) -> bool:
+    labels = (obj.get("metadata") or {}).get("labels") or {}
+    return all(labels.get(key) == value for key, value in wanted.items())

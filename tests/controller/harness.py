@@ -55,13 +55,21 @@ class Api:
         base = f"/apis/{GROUP}/{VERSION}/namespaces/{NAMESPACE}/{PLURAL}"
         return f"{base}/{name}" if name else base
 
-    async def create_integration(self, name: str, spec: dict[str, Any], annotations: dict[str, str] | None = None):
-        body = {
-            "apiVersion": f"{GROUP}/{VERSION}",
-            "kind": KIND,
-            "metadata": {"name": name, "namespace": NAMESPACE, "annotations": annotations or {}},
-            "spec": spec,
-        }
+    async def create_integration(
+        self,
+        name: str,
+        spec: dict[str, Any],
+        annotations: dict[str, str] | None = None,
+        *,
+        labels: dict[str, str] | None = None,
+        finalizers: list[str] | None = None,
+    ):
+        metadata: dict[str, Any] = {"name": name, "namespace": NAMESPACE, "annotations": annotations or {}}
+        if labels:
+            metadata["labels"] = labels
+        if finalizers:
+            metadata["finalizers"] = finalizers
+        body = {"apiVersion": f"{GROUP}/{VERSION}", "kind": KIND, "metadata": metadata, "spec": spec}
         response = await self.http.post(self._integration_url(), json=body)
         response.raise_for_status()
         return response.json()
@@ -71,6 +79,25 @@ class Api:
 
     async def annotate(self, name: str, key: str, value: str) -> dict[str, Any]:
         return await self._merge(self._integration_url(name), {"metadata": {"annotations": {key: value}}})
+
+    async def delete(self, name: str) -> None:
+        response = await self.http.delete(self._integration_url(name))
+        response.raise_for_status()
+
+    async def exists(self, name: str) -> bool:
+        response = await self.http.get(self._integration_url(name))
+        if response.status_code == 404:
+            return False
+        response.raise_for_status()
+        return True
+
+    async def write_status(self, name: str, status: dict[str, Any]) -> None:
+        response = await self.http.patch(
+            f"{self._integration_url(name)}/status",
+            json={"status": status},
+            headers={"Content-Type": "application/merge-patch+json"},
+        )
+        response.raise_for_status()
 
     async def get(self, name: str) -> dict[str, Any]:
         response = await self.http.get(self._integration_url(name))
@@ -140,7 +167,7 @@ LOCAL_SERVERS = "http://127.0.0.1:*"
 
 def fast_settings(**overrides: Any) -> OperatorSettings:
     values: dict[str, Any] = {
-        "tick_seconds": 0.2,
+        "retry_seconds": 0.2,
         "secret_check_seconds": 0.2,
         "metrics_port": None,
         "operator_namespace": "operators",
@@ -151,11 +178,15 @@ def fast_settings(**overrides: Any) -> OperatorSettings:
     return OperatorSettings(**values)
 
 
+OPERATOR_TOKEN = "test-token"
+
+
 @contextlib.asynccontextmanager
 async def running_operator(
-    cluster: kmock.KubernetesEmulator, settings: OperatorSettings, clock: Clock
+    cluster: kmock.KubernetesEmulator, settings: OperatorSettings, clock: Clock, *, token: str = OPERATOR_TOKEN
 ) -> AsyncIterator[Reconciler]:
-    """Run the operator (kopf + our registry) against ``cluster`` until the block ends.
+    """Run the operator (kopf + our registry) against ``cluster`` until the block ends; it authenticates
+    with ``token``, so its requests can be told apart from the test's own (which carry none).
 
     It runs in a thread with its own event loop, like kopf's KopfRunner: on exit kopf waits 5 s for
     every task created in its loop after it started, which in the test's loop would include
@@ -166,9 +197,9 @@ async def running_operator(
     server = str(cluster.url).rstrip("/")
 
     def login(**_: Any) -> kopf.ConnectionInfo:
-        return kopf.ConnectionInfo(server=server, scheme="Bearer", token="test-token")
+        return kopf.ConnectionInfo(server=server, scheme="Bearer", token=token)
 
-    kopf_settings = build_settings()
+    kopf_settings = build_settings(label_selector=settings.label_selector)
     kopf_settings.watching.inactivity_timeout = 600
     stop = threading.Event()
     ready = threading.Event()
@@ -185,8 +216,33 @@ async def running_operator(
         await asyncio.wait_for(thread, 20)
 
 
+def operator_requests(
+    cluster: kmock.KubernetesEmulator, *, since: int = 0, token: str = OPERATOR_TOKEN
+) -> list[kmock.Request]:
+    """What the operator asked the API for, in order, from request number ``since`` on (see
+    :func:`request_count`); the watch streams it keeps open are left out."""
+    return [
+        request
+        for request in list(cluster)[since:]
+        if request.headers.get("Authorization") == f"Bearer {token}"
+        and request.action not in (kmock.action.WATCH, kmock.action.LIST)
+        and request.resource is not None
+        and request.resource.plural
+    ]
+
+
+def request_count(cluster: kmock.KubernetesEmulator) -> int:
+    return len(list(cluster))
+
+
+def described(request: kmock.Request) -> str:
+    """'GET personiointegrations/acme', 'PATCH personiointegrations/acme/status', 'POST events', ..."""
+    target = "/".join(part for part in (request.resource.plural, request.name, request.subresource) if part)
+    return f"{str(request.method).upper().rsplit('.', 1)[-1]} {target}"
+
+
 PERSONIO_SECRET = "personio-credentials"
-SCIM_SECRET = "scim-token"
+SCIM_SECRET = "scim-bearer"  # not "scim-token": the scim_server fixture's token value, which redaction masks
 
 
 def integration_spec(personio_url: str, scim_url: str, **overrides: Any) -> dict[str, Any]:

@@ -48,8 +48,11 @@ async def test_integration_switched_off_while_waiting_for_a_slot_does_not_run(cl
         await api.patch_spec("two", {"active": False})  # switched off while it waits
 
         await eventually(lambda: _phase(api, "two", "Inactive"), what="the second integration marked Inactive")
+        assert await _running(api, "one"), "marked Inactive at once, not after the run holding the slot"
+        await eventually(lambda: _finished(api, "one"), what="the first run to finish")
         await stays(lambda: _no_history(api, "two"), seconds=0.6, what="no run of the switched-off integration")
     assert (await api.status("one"))["history"][0]["result"] == "Succeeded"
+    assert reconciler.metrics.registry.get_sample_value("personio_operator_runs_waiting") == 0
 
 
 async def test_secret_fixed_while_the_failing_run_is_in_flight_resumes_the_pause(cluster, api, clock, personio, app):
@@ -71,6 +74,11 @@ async def test_secret_fixed_while_the_failing_run_is_in_flight_resumes_the_pause
 
 async def _running(api: Api, name: str) -> bool:
     return bool((await api.status(name)).get("currentRun"))
+
+
+async def _finished(api: Api, name: str) -> bool:
+    status = await api.status(name)
+    return bool(status.get("history")) and not status.get("currentRun")
 
 
 async def _phase(api: Api, name: str, phase: str) -> bool:

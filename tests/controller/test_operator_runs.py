@@ -185,7 +185,8 @@ async def test_failure_pauses_and_a_secret_change_resumes(cluster, api, clock, p
         await eventually(lambda: sink.messages, what="the failure e-mail")
         assert app.writes() == 0
         assert status["history"][0]["result"] == "Failed"
-        assert status["pausedSecretVersions"].keys() == {"personio-credentials", "scim-token"}
+        assert [item["name"] for item in status["pausedSecretVersions"]] == ["personio-credentials", "scim-bearer"]
+        assert all(item["resourceVersion"] for item in status["pausedSecretVersions"])
 
         await good_credentials(api)  # someone fixes the Secret
         status = await eventually(

@@ -1,6 +1,7 @@
 """The chart's RBAC grants exactly the API calls the operator really makes: every call it makes in a
-run, a test, a failure, a pause with its Secret checks and a failure e-mail is allowed, and no rule
-grants a verb it never uses (KMock records every request; the operator's carry its bearer token).
+run, a test, a failure, a pause with its Secret checks, a failure e-mail and the clean-up of what an
+earlier version left on an object is allowed, and no rule grants a verb it never uses (KMock records
+every request; the operator's carry its bearer token).
 The SMTP login comes from files the chart mounts: the operator never asks the API for it. With the
 chart's default RBAC (no rbac.discovery) start-up logs no errors."""
 
@@ -17,6 +18,7 @@ import kopf
 import pytest
 
 from personio_operator.controller.handlers import run_operator
+from personio_operator.controller.integration import LEGACY_ANNOTATIONS, LEGACY_FINALIZER
 from personio_operator.controller.kube import KubeApi
 from personio_operator.controller.reconciler import Reconciler
 from personio_operator.controller.settings import SmtpSettings
@@ -97,7 +99,15 @@ async def test_chart_rbac_is_exactly_what_the_operator_calls(
             password_file=tmp_path / "password",
         )
     )
+    # What an earlier version left on an object (its finalizer, kopf's annotations): removed with `patch`.
+    await api.create_integration(
+        "old",
+        integration_spec(personio.base_url, app.url, active=False),
+        annotations=dict.fromkeys(LEGACY_ANNOTATIONS, "{}"),
+        finalizers=[LEGACY_FINALIZER],
+    )
     async with running_operator(cluster, settings, clock):
+        await eventually(lambda: _cleaned(api, "old"), what="the old object cleaned up")
         # A failure (no Secrets yet): pause, Warning Events, e-mail with the SMTP login, Secret checks.
         await api.create_integration("acme", integration_spec(personio.base_url, app.url))
         await eventually(lambda: "Paused" in api.reasons("acme"), what="the pause")
@@ -117,6 +127,11 @@ async def test_chart_rbac_is_exactly_what_the_operator_calls(
     granted = _granted({"smtp": {"host": "smtp.example", "existingSecret": "smtp-login"}})
     assert used - granted == set(), "the operator makes calls the chart does not allow"
     assert granted - used == set(), "the chart grants what the operator never does"
+
+
+async def _cleaned(api: Api, name: str) -> bool:
+    meta = (await api.get(name))["metadata"]
+    return not meta.get("finalizers") and not (LEGACY_ANNOTATIONS & set(meta.get("annotations") or {}))
 
 
 def _discovery(request: kmock.Request) -> bool:

@@ -13,9 +13,10 @@ from personio_operator.api.status import (
 )
 from personio_operator.controller.events import describe_rejections
 from personio_operator.controller.notify import FailureNotice, compose
-from personio_operator.controller.status import ObjectState, Outcome, run_finished
+from personio_operator.controller.status import Outcome, run_finished
 from personio_operator.errors import ErrorKind
 from personio_operator.sync.report import RunReport
+from tests.controller.objects import integration
 
 NOW = datetime(2026, 11, 25, 4, tzinfo=UTC)
 
@@ -51,10 +52,8 @@ def report(rejected: list[ObjectResult], *, result: RunResult = RunResult.SUCCEE
 
 
 def finished(run: RunReport, status: PersonioIntegrationStatus | None = None, limit: int = 10) -> dict:
-    state = ObjectState(generation=1, active=True, history_limit=limit, next_run=None)
     return run_finished(
-        status or PersonioIntegrationStatus(),
-        state,
+        integration(status, historyLimit=limit),
         run,
         Trigger.SCHEDULED,
         Outcome(paused=not run.succeeded, pause_generation=1 if not run.succeeded else None),

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from personio_operator.controller.schedule import Schedule
+from personio_operator.controller.schedule import CronSchedule
 from personio_operator.errors import ConfigurationError
 
 
@@ -17,7 +17,7 @@ def utc(*args: int) -> datetime:
 
 
 def test_daily_slot_in_utc():
-    schedule = Schedule("0 4 * * *", "UTC")
+    schedule = CronSchedule("0 4 * * *", "UTC")
     assert schedule.latest_slot(utc(2026, 11, 25, 10)) == utc(2026, 11, 25, 4)
     assert schedule.latest_slot(utc(2026, 11, 25, 4)) == utc(2026, 11, 25, 4)  # a slot is due at its own minute
     assert schedule.latest_slot(utc(2026, 11, 25, 3, 59, 59)) == utc(2026, 11, 24, 4)
@@ -25,13 +25,13 @@ def test_daily_slot_in_utc():
 
 
 def test_time_zone_follows_daylight_saving():
-    schedule = Schedule("0 4 * * *", "Europe/Berlin")
+    schedule = CronSchedule("0 4 * * *", "Europe/Berlin")
     assert schedule.next_slot(utc(2026, 3, 28, 12)) == utc(2026, 3, 29, 2)  # CEST, UTC+2
     assert schedule.next_slot(utc(2026, 3, 27, 12)) == utc(2026, 3, 28, 3)  # CET, UTC+1
 
 
 def test_missed_slots_collapse_into_the_latest():
-    schedule = Schedule("0 4 * * *", "UTC")
+    schedule = CronSchedule("0 4 * * *", "UTC")
     assert schedule.due_slot(utc(2026, 11, 28, 9), last_handled=utc(2026, 11, 25, 4)) == utc(2026, 11, 28, 4)
     assert schedule.due_slot(utc(2026, 11, 28, 9), last_handled=utc(2026, 11, 28, 4)) is None
 
@@ -50,7 +50,7 @@ def test_missed_slots_collapse_into_the_latest():
 )
 def test_bad_schedule_or_zone_says_what_to_fix(expression, zone, message):
     with pytest.raises(ConfigurationError, match=message):
-        Schedule(expression, zone)
+        CronSchedule(expression, zone)
 
 
 @given(
@@ -60,7 +60,7 @@ def test_bad_schedule_or_zone_says_what_to_fix(expression, zone, message):
     zone=st.sampled_from(["UTC", "Europe/Berlin", "America/New_York", "Asia/Kolkata"]),
 )
 def test_latest_slot_is_at_or_before_now_and_next_slot_after(minute, hour, now, zone):
-    schedule = Schedule(f"{minute} {hour} * * *", zone)
+    schedule = CronSchedule(f"{minute} {hour} * * *", zone)
     latest, following = schedule.latest_slot(now), schedule.next_slot(now)
     assert latest <= now < following
     assert schedule.next_slot(latest) > latest

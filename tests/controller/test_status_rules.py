@@ -9,29 +9,20 @@ from hypothesis import strategies as st
 
 from personio_operator.api.run import RunResult, Trigger
 from personio_operator.api.status import ConditionStatus, ConditionType, PersonioIntegrationStatus
-from personio_operator.controller.decide import ActionKind, View, decide
-from personio_operator.controller.status import ObjectState, Outcome, run_finished, set_conditions
+from personio_operator.controller.decide import ActionKind, decide
+from personio_operator.controller.integration import Integration, read_status
+from personio_operator.controller.status import Outcome, run_finished, set_conditions
 from personio_operator.controller.triggers import RUN_REQUEST_ANNOTATION, TEST_REQUEST_ANNOTATION, Request
 from personio_operator.errors import ErrorKind
 from personio_operator.sync.report import RunReport
+from tests.controller.objects import SPEC, integration
 
 NOW = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
+QUIET = {ActionKind.IDLE, ActionKind.REFRESH}  # nothing runs (at most the next run time is written)
 
 
-SPEC = {
-    "personio": {"credentialsSecretRef": {"name": "personio-credentials"}},
-    "target": {"scim": {"url": "https://app.example/scim/v2", "credentialsSecretRef": {"name": "scim-token"}}},
-}
-
-
-def view(status: dict | None = None, *, active: bool = True, generation: int = 1, annotations=None, **spec) -> View:
-    return View.of(
-        {
-            "metadata": {"generation": generation, "annotations": annotations or {}},
-            "spec": {**SPEC, "active": active, **spec},
-            "status": status or {},
-        }
-    )
+def view(status: dict | None = None, *, active: bool = True, generation: int = 1, annotations=None, **spec):
+    return integration(status, generation=generation, annotations=annotations, active=active, **spec)
 
 
 HANDLED = {"lastScheduledSlot": "2026-11-25T04:00:00Z", "phase": "Active"}
@@ -45,7 +36,7 @@ def test_new_active_integration_activates_at_once():
 
 
 def test_schedule_due_and_not_due():
-    assert decide(view(HANDLED), NOW, in_flight=(), secrets_check_due=False).kind is ActionKind.IDLE
+    assert decide(view(HANDLED), NOW, in_flight=(), secrets_check_due=False).kind in QUIET
     due = decide(view(HANDLED), NOW + timedelta(hours=18), in_flight=(), secrets_check_due=False)
     assert (due.kind, due.trigger.value, due.started_by) == (ActionKind.RUN, "Scheduled", "schedule")
 
@@ -53,7 +44,7 @@ def test_schedule_due_and_not_due():
 def test_paused_only_resumes_on_spec_change_or_checks_secrets():
     paused = {**HANDLED, "pausedGeneration": 1}
     later = NOW + timedelta(days=3)
-    assert decide(view(paused), later, in_flight=(), secrets_check_due=False).kind is ActionKind.IDLE
+    assert decide(view(paused), later, in_flight=(), secrets_check_due=False).kind in QUIET
     assert decide(view(paused), later, in_flight=(), secrets_check_due=True).kind is ActionKind.CHECK_SECRETS
     resume = decide(view(paused, generation=2), later, in_flight=(), secrets_check_due=False)
     assert resume.kind is ActionKind.RESUME
@@ -67,9 +58,7 @@ def test_run_request_works_while_paused_and_is_ignored_while_inactive():
     inactive = decide(view(HANDLED, active=False, annotations=request), NOW, in_flight=(), secrets_check_due=False)
     assert inactive.kind is ActionKind.IGNORE_RUN_REQUEST
     handled = {**HANDLED, "lastHandledRunRequest": request[RUN_REQUEST_ANNOTATION]}
-    assert (
-        decide(view(handled, annotations=request), NOW, in_flight=(), secrets_check_due=False).kind is ActionKind.IDLE
-    )
+    assert decide(view(handled, annotations=request), NOW, in_flight=(), secrets_check_due=False).kind in QUIET
 
 
 def test_test_request_is_allowed_while_inactive():
@@ -91,7 +80,7 @@ def test_current_run_not_in_this_process_is_interrupted():
         },
     }
     assert decide(view(running), NOW, in_flight=(), secrets_check_due=False).kind is ActionKind.RECORD_INTERRUPTED
-    assert decide(view(running), NOW, in_flight={"r1"}, secrets_check_due=False).kind is ActionKind.IDLE
+    assert decide(view(running), NOW, in_flight={"r1"}, secrets_check_due=False).kind in QUIET
 
 
 def test_unusable_spec_is_reported_once_per_generation_and_nothing_runs():
@@ -113,9 +102,7 @@ def test_unusable_spec_is_reported_once_per_generation_and_nothing_runs():
             }
         ],
     }
-    assert decide(view(reported, schedule="whenever"), later, in_flight=(), secrets_check_due=False).kind is (
-        ActionKind.IDLE
-    )
+    assert decide(view(reported, schedule="whenever"), later, in_flight=(), secrets_check_due=False).kind in QUIET
     next_generation = decide(view(reported, generation=2, historyLimit=0), later, in_flight=(), secrets_check_due=False)
     assert next_generation.kind is ActionKind.REPORT_INVALID_SPEC
     assert "spec.historyLimit" in next_generation.reason
@@ -166,12 +153,10 @@ def _report(run_id: str, minute: int, result=RunResult.SUCCEEDED) -> RunReport:
 
 def test_history_is_newest_first_and_bounded():
 
-    state = ObjectState(generation=1, active=True, history_limit=3, next_run=None)
     status = PersonioIntegrationStatus()
     for minute in range(5):
         patch = run_finished(
-            status,
-            state,
+            integration(status, historyLimit=3),
             _report(f"r{minute}", minute),
             Trigger.MANUAL,
             Outcome(paused=False),
@@ -185,10 +170,8 @@ def test_history_is_newest_first_and_bounded():
 
 def test_failed_run_patch_pauses_with_reason_and_message():
 
-    state = ObjectState(generation=4, active=True, history_limit=10, next_run=None)
     patch = run_finished(
-        PersonioIntegrationStatus(),
-        state,
+        integration(generation=4),
         _report("r1", 0, RunResult.FAILED),
         Trigger.SCHEDULED,
         Outcome(paused=True, pause_generation=4, pause_secret_versions={"s": "7"}),
@@ -223,9 +206,8 @@ def test_warning_summary_is_bounded_one_line_and_most_frequent_first():
 def test_a_passing_test_clears_what_an_older_failing_test_left_in_status():
     from personio_operator.controller.status import dry_run_finished
 
-    state = ObjectState(generation=1, active=True, history_limit=10, next_run=None)
     report = _report("t1", 0)
-    patch = dry_run_finished(PersonioIntegrationStatus(), state, report, "r by bob")
+    patch = dry_run_finished(integration(), report, "r by bob")
     assert patch["lastTest"]["error"] is None  # null in a merge patch removes the older error
     assert patch["lastTest"]["warnings"] is None
 
@@ -234,12 +216,11 @@ def test_last_test_shows_what_the_app_does_not_take_in_bounded_lines():
     from personio_operator.api.status import LastTest
     from personio_operator.controller.status import dry_run_finished
 
-    state = ObjectState(generation=1, active=True, history_limit=10, next_run=None)
     limits = ["the app does not support the enterprise extension: manager is not synced"]
     limits += [f"line {i} \x1b[31m{'Ω' * 5000}\r\nforged" for i in range(9)]
     report = _report("t1", 0).model_copy(update={"app_limits": limits})
 
-    shown = dry_run_finished(PersonioIntegrationStatus(), state, report, "r by bob")["lastTest"]["appLimits"]
+    shown = dry_run_finished(integration(), report, "r by bob")["lastTest"]["appLimits"]
 
     assert shown[0] == limits[0]
     assert len(shown) == 5
@@ -248,8 +229,6 @@ def test_last_test_shows_what_the_app_does_not_take_in_bounded_lines():
 
 
 def test_status_fields_that_cannot_be_read_are_left_out():
-    from personio_operator.controller.decide import read_status
-
     good_entry = {
         "id": "r1",
         "trigger": "Manual",
@@ -289,7 +268,88 @@ _parts = st.dictionaries(_field_names, _json, max_size=6)
 @given(spec=_parts | _json, status=_parts | _json, metadata=_parts | _json)
 def test_whatever_the_object_holds_a_decision_is_made(spec, status, metadata):
     obj = {"metadata": metadata, "spec": {**SPEC, **spec} if isinstance(spec, dict) else spec, "status": status}
-    current = View.of(obj)
+    current = Integration.parse(obj)
     action = decide(current, NOW, in_flight=(), secrets_check_due=True)
     assert isinstance(action.kind, ActionKind)
     assert (current.spec_error is None) == (current.spec is not None)
+
+
+# -- parse once, decide, and say when to look again --------------------------------------------------
+
+
+def _applied(status: dict, patch: dict) -> dict:
+    """A JSON merge patch of status (None deletes)."""
+    merged = {**status, **patch}
+    return {key: value for key, value in merged.items() if value is not None}
+
+
+def test_between_runs_the_status_is_kept_current_and_then_left_alone():
+    from personio_operator.controller.status import refreshed
+
+    behind = view(HANDLED)
+    assert decide(behind, NOW, in_flight=(), secrets_check_due=False).kind is ActionKind.REFRESH
+    patch = refreshed(behind, now=NOW)
+    assert patch == {
+        "observedGeneration": 1,
+        "nextRunTime": "2026-11-26T04:00:00Z",
+        "nextRun": "2026-11-26T04:00:00Z",
+    }
+    assert decide(view(_applied(HANDLED, patch)), NOW, in_flight=(), secrets_check_due=False).kind is ActionKind.IDLE
+
+
+def test_the_next_run_says_why_there_is_none():
+    from personio_operator.controller.status import next_run_text
+
+    assert next_run_text(view({**HANDLED, "pausedGeneration": 1}), NOW).startswith("none while paused: automatic")
+    assert next_run_text(view(HANDLED, active=False), NOW) == "none while inactive: spec.active is false"
+    assert next_run_text(view(HANDLED, schedule="0 4 30 2 *"), NOW).startswith("none until the spec is fixed")
+
+
+def test_when_to_look_again_without_an_event():
+    from personio_operator.controller.decide import next_due, watches_secrets
+
+    assert next_due(view(HANDLED), NOW) == datetime(2026, 11, 26, 4, tzinfo=UTC)
+    assert next_due(view(HANDLED, schedule="*/15 * * * *"), NOW) == datetime(2026, 11, 25, 10, 15, tzinfo=UTC)
+    paused = view({**HANDLED, "pausedGeneration": 1})
+    assert next_due(paused, NOW) is None and watches_secrets(paused)
+    assert next_due(view(HANDLED, active=False), NOW) is None and not watches_secrets(view(HANDLED, active=False))
+    assert next_due(view(HANDLED, timeZone="Mars/Olympus"), NOW) is None
+
+
+def test_what_earlier_versions_left_is_cleaned_up_first_and_an_object_being_deleted_is_left_alone():
+    left = {"hrsync.dev/last-handled-configuration": "{}", "hrsync.dev/kopf-managed": "yes"}
+    request = {RUN_REQUEST_ANNOTATION: "r by bob"}
+    old = view(HANDLED, annotations={**left, **request})
+    assert old.leftovers == ("hrsync.dev/kopf-managed", "hrsync.dev/last-handled-configuration")
+    assert decide(old, NOW, in_flight=(), secrets_check_due=False).kind is ActionKind.CLEAN_UP
+    deleting = Integration.parse(
+        {"metadata": {"name": "acme", "namespace": "ns", "deletionTimestamp": "2026-11-25T09:00:00Z"}, "spec": SPEC}
+    )
+    assert decide(deleting, NOW + timedelta(days=1), in_flight=(), secrets_check_due=True).kind is ActionKind.IDLE
+
+
+def test_secret_versions_written_as_a_map_by_earlier_versions_are_read():
+    status = read_status({"pausedGeneration": 1, "pausedSecretVersions": {"personio-credentials": "7", "scim": ""}})
+    assert status.paused_secret_version("personio-credentials") == "7"
+    assert status.paused_secret_version("scim") == ""
+    assert status.paused_secret_version("other") is None
+
+
+def test_slots_missed_while_paused_are_skipped_when_the_pause_ends():
+    from personio_operator.controller.status import resumed
+
+    later = NOW + timedelta(days=2)
+    paused = view({**HANDLED, "pausedGeneration": 1}, generation=2)
+    patch = resumed(paused, "the spec changed", now=later)
+    assert patch["lastScheduledSlot"] == "2026-11-27T04:00:00Z"
+    after = view(_applied({**HANDLED, "pausedGeneration": 1}, patch), generation=2)
+    assert decide(after, later, in_flight=(), secrets_check_due=False).kind is ActionKind.IDLE
+
+
+def test_without_a_usable_spec_the_defaults_are_the_spec_models():
+    from personio_operator.api.spec import PersonioIntegrationSpec
+
+    broken = view(HANDLED, historyLimit=0)
+    assert broken.spec is None
+    assert broken.history_limit == PersonioIntegrationSpec.model_fields["history_limit"].default
+    assert view(HANDLED, historyLimit=3).history_limit == 3

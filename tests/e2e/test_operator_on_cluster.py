@@ -1,7 +1,9 @@
 """The operator against a real cluster: apply the CRD from crds/, start the Personio sandbox and a
 SCIM server on 127.0.0.1, run ``personio-operator run`` as a local process (a pod could not reach
 the test machine's 127.0.0.1), apply examples/cluster/local-sandbox.yaml pointed at those servers,
-and check status, Events, ``kubectl describe``, the trigger CLI, and pause/resume on a Secret change.
+and check status, Events, ``kubectl describe``, the trigger CLI, pause/resume on a Secret change, that
+switching an integration off shows Inactive within 5 s, and that objects carry no finalizer: a namespace
+deleted while the operator is stopped goes away.
 
 Runs only with PERSONIO_OPERATOR_E2E=1 and a KUBECONFIG pointing at a disposable cluster (kind);
 needs ``kubectl`` on PATH. The operator's log goes to a file (a pipe nobody reads would block it).
@@ -68,10 +70,10 @@ class Operator:
     """``personio-operator run`` as a local process, its log in a file."""
 
     def __init__(self, namespace: str, log: Path) -> None:
+        self.namespace = namespace
         self.log = log
         env = {
             **os.environ,
-            "PERSONIO_OPERATOR_TICK_SECONDS": "2",
             "PERSONIO_OPERATOR_SECRET_CHECK_SECONDS": "2",
             "PERSONIO_OPERATOR_METRICS_PORT": "0",
             # the sandbox and the SCIM app run on this machine's 127.0.0.1, which the default refuses
@@ -142,7 +144,6 @@ def applied(kube: Any, crd_applied: dict, servers: tuple[Any, Any], operator: Op
     try:
         yield integration
     finally:
-        # While the operator still runs: it removes kopf's finalizer, so the namespace can go.
         custom.delete_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, integration["metadata"]["name"])
         poll(lambda: not _exists(custom, integration), within=60, what="the integration to be deleted")
         core.delete_namespace(namespace)
@@ -311,3 +312,62 @@ def test_failed_run_pauses_and_a_fixed_secret_resumes(kube: Any, applied: dict[s
     assert status["phase"] in ("Active", "Failing")
     assert status["nextRunTime"]
     poll(lambda: _has_event(kube, applied, "Resumed"), within=30, what="the Resumed Event")
+
+
+def test_switched_off_shows_inactive_within_five_seconds(kube: Any, applied: dict[str, Any], operator) -> None:
+    """The watch event is acted on at once: no timer to wait for (a separate integration, so the others'
+    history stays as the tests above expect)."""
+    meta = applied["metadata"]
+    custom = kube.CustomObjectsApi()
+    toggle = {**applied, "metadata": {"name": "toggle", "namespace": meta["namespace"]}}
+    custom.create_namespaced_custom_object(GROUP, VERSION, meta["namespace"], PLURAL, toggle)
+    try:
+        poll(lambda: _settled(kube, toggle, operator, 1), within=120, what="the toggle integration's activation run")
+        assert not custom.get_namespaced_custom_object(GROUP, VERSION, meta["namespace"], PLURAL, "toggle")[
+            "metadata"
+        ].get("finalizers"), "the operator put a finalizer on the integration"
+        patch = {"spec": {"active": False}}
+        custom.patch_namespaced_custom_object(GROUP, VERSION, meta["namespace"], PLURAL, "toggle", patch)
+        status = poll(
+            lambda: (s := _status(kube, toggle)).get("phase") == "Inactive" and s,
+            within=5,
+            interval=0.2,
+            what="phase Inactive within 5 s of switching off",
+        )
+        assert status["nextRun"].startswith("none while inactive")
+    finally:
+        custom.delete_namespaced_custom_object(GROUP, VERSION, meta["namespace"], PLURAL, "toggle")
+
+
+GONE_NAMESPACE = "personio-e2e-gone"
+
+
+def test_a_namespace_deleted_while_the_operator_is_stopped_goes_away(
+    kube: Any, crd_applied: dict, servers: tuple[Any, Any], tmp_path: Path
+) -> None:
+    """No finalizer holds an integration: its namespace is deleted without the operator (earlier versions
+    left it Terminating until the operator came back)."""
+    personio, app = servers
+    core, custom = kube.CoreV1Api(), kube.CustomObjectsApi()
+    poll(lambda: _namespace_gone(core, GONE_NAMESPACE), within=120, what=f"namespace {GONE_NAMESPACE} from before")
+    documents = _documents()
+    core.create_namespace({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": GONE_NAMESPACE}})
+    for doc in documents:
+        if doc["kind"] == "Secret":
+            secret = {**doc, "metadata": {**doc["metadata"], "namespace": GONE_NAMESPACE}}
+            core.create_namespaced_secret(GONE_NAMESPACE, secret)
+    integration = next(doc for doc in documents if doc["kind"] == "PersonioIntegration")
+    integration = {**integration, "metadata": {"name": "gone", "namespace": GONE_NAMESPACE}}
+    integration["spec"] = {
+        **integration["spec"],
+        "personio": {**integration["spec"]["personio"], "baseUrl": personio.base_url},
+        "target": {"scim": {**integration["spec"]["target"]["scim"], "url": app.url}},
+    }
+    custom.create_namespaced_custom_object(GROUP, VERSION, GONE_NAMESPACE, PLURAL, integration)
+    served = Operator(GONE_NAMESPACE, tmp_path / "operator.log")
+    try:
+        poll(lambda: _settled(kube, integration, served, 1), within=120, what="the activation run")
+    finally:
+        served.stop()
+    core.delete_namespace(GONE_NAMESPACE)
+    poll(lambda: _namespace_gone(core, GONE_NAMESPACE), within=60, what="the namespace gone without the operator")

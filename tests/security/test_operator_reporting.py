@@ -111,6 +111,7 @@ async def test_a_schedule_that_never_fires_is_reported_and_the_fixed_spec_runs(
     async with running_operator(cluster, fast_settings(), clock):
         await api.create_integration(NAME, spec)
         status = await eventually(invalid_spec_reported(api, 1), what="the schedule reported as invalid")
+        await eventually(lambda: warning_events(api, "InvalidSpec"), what="the Event (posted after the status)")
         await stays(lambda: len(warning_events(api, "InvalidSpec")) == 1, seconds=1.0, what="one Event")
         assert "RunStarted" not in api.reasons(NAME)
 
@@ -152,6 +153,8 @@ async def test_a_spec_the_models_reject_is_reported_with_what_to_fix_and_nothing
         for name, (overrides, _) in INVALID_SPECS.items():
             await api.create_integration(name, unusable_spec(**overrides))
         reported = {name: await eventually(invalid_spec_reported(api, 1, name), what=name) for name in INVALID_SPECS}
+        for name in INVALID_SPECS:
+            await eventually(lambda name=name: warning_events(api, "InvalidSpec", name), what=f"{name}'s Event")
         await stays(
             lambda: all(len(warning_events(api, "InvalidSpec", name)) == 1 for name in INVALID_SPECS),
             seconds=1.0,
@@ -173,10 +176,12 @@ async def test_a_spec_problem_is_reported_once_per_generation_and_run_requests_a
     async with running_operator(cluster, fast_settings(), clock):
         await api.create_integration(NAME, unusable_spec(schedule="0 4 31 4 *"))
         await eventually(invalid_spec_reported(api, 1), what="generation 1 reported")
+        await eventually(lambda: warning_events(api, "InvalidSpec"), what="the Event (posted after the status)")
         await stays(lambda: len(warning_events(api, "InvalidSpec")) == 1, seconds=0.6, what="one Event")
 
         await api.patch_spec(NAME, {"schedule": "0 4 * * *", "timeZone": "Mars/Olympus"})
         status = await eventually(invalid_spec_reported(api, 2), what="generation 2 reported")
+        await eventually(lambda: len(warning_events(api, "InvalidSpec")) == 2, what="generation 2's Event")
         await stays(lambda: len(warning_events(api, "InvalidSpec")) == 2, seconds=0.6, what="one Event more")
 
         request = "2026-11-25T10:05:00Z by alice@acme.example"

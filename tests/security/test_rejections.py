@@ -24,10 +24,11 @@ from personio_operator.api.status import (
     PersonioIntegrationStatus,
 )
 from personio_operator.controller.notify import FailureNotice, compose
-from personio_operator.controller.status import ObjectState, Outcome, run_finished
+from personio_operator.controller.status import Outcome, run_finished
 from personio_operator.errors import ErrorKind
 from personio_operator.sync.report import RunReport
 from personio_testkit.scim_app import ScimTestServer
+from tests.controller.objects import integration
 from tests.sync.harness import Harness
 
 NOW = datetime(2026, 11, 25, 4, tzinfo=UTC)
@@ -90,9 +91,9 @@ def report(rejected: list[ObjectResult], run_id: str = "r1") -> RunReport:
 
 
 def finished(run: RunReport, status: PersonioIntegrationStatus, limit: int) -> dict:
-    state = ObjectState(generation=1, active=True, history_limit=limit, next_run=None)
     outcome = Outcome(paused=True, pause_generation=1)
-    return run_finished(status, state, run, Trigger.SCHEDULED, outcome, now=NOW, how_to_resume="Fix it.")
+    item = integration(status, historyLimit=limit)
+    return run_finished(item, run, Trigger.SCHEDULED, outcome, now=NOW, how_to_resume="Fix it.")
 
 
 def test_refusal_texts_of_a_hostile_app_stay_bounded_lines_and_the_status_small() -> None:

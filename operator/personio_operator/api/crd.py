@@ -194,14 +194,14 @@ def _collapse_any_of(node: dict[str, Any], definitions: dict[str, Any], where: s
 
 
 def printer_columns() -> list[dict[str, Any]]:
-    """What ``kubectl get personiointegrations`` shows. Next Run is a string: a future date prints <invalid>."""
+    """What ``kubectl get personiointegrations`` shows. Next Run is text: the time, or why there is none."""
     ready = '.status.conditions[?(@.type=="Ready")]'
     return [
         {"name": "Active", "type": "boolean", "jsonPath": ".spec.active"},
         {"name": "Phase", "type": "string", "jsonPath": ".status.phase"},
         {"name": "Last Run", "type": "date", "jsonPath": ".status.lastRunTime"},
         {"name": "Result", "type": "string", "jsonPath": ".status.lastRunResult"},
-        {"name": "Next Run", "type": "string", "jsonPath": ".status.nextRunTime"},
+        {"name": "Next Run", "type": "string", "jsonPath": ".status.nextRun"},
         {"name": "Reason", "type": "string", "priority": 1, "jsonPath": f"{ready}.reason"},
         {"name": "Message", "type": "string", "priority": 1, "jsonPath": f"{ready}.message"},
         {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"},

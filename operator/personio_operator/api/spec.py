@@ -36,6 +36,7 @@ MAX_TEMPLATE_LENGTH = 200
 MAX_NOTIFICATION_EMAILS = 20
 MAX_EMAIL_LENGTH = 254
 MAX_THRESHOLD_LENGTH = 8
+MAX_HISTORY_LIMIT = 100  # runs kept in status.history (its maxItems)
 
 
 class SpecModel(CamelModel):
@@ -293,4 +294,4 @@ class PersonioIntegrationSpec(SpecModel):
     teams: Teams = Field(default_factory=Teams)
     safety: Safety = Field(default_factory=Safety)
     notifications: Notifications = Field(default_factory=Notifications)
-    history_limit: StrictInt = Field(default=10, ge=1, le=100, description="Runs kept in status.history.")
+    history_limit: StrictInt = Field(default=10, ge=1, le=MAX_HISTORY_LIMIT, description="Runs kept in status.history.")

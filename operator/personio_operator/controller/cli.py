@@ -20,11 +20,11 @@ from personio_operator.redaction import install_log_redaction
 _API_TIMEOUT_SECONDS = (10.0, 30.0)  # connect, read
 
 
-class _DropRoutineTicks(logging.Filter):
-    """kopf logs every successful timer call at INFO; with a tick every few seconds that drowns the rest."""
+class _DropRoutineEvents(logging.Filter):
+    """kopf logs every watch event it hands over at INFO; that would drown the rest."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return not record.getMessage().startswith("Timer 'tick' succeeded")
+        return not record.getMessage().startswith("Handler 'observe' succeeded")
 
 
 @click.command("run")
@@ -64,7 +64,7 @@ def run_command(
         namespaces = settings.namespaces
     install_log_redaction()  # logs at every level, tracebacks included, whatever handler kopf configures
     kopf.configure(verbose=verbose, debug=debug, log_format=kopf.LogFormat[log_format.upper()])
-    logging.getLogger("kopf.objects").addFilter(_DropRoutineTicks())
+    logging.getLogger("kopf.objects").addFilter(_DropRoutineEvents())
     if not debug:
         logging.getLogger("httpx").setLevel(logging.WARNING)
         logging.getLogger("aiohttp.access").setLevel(logging.WARNING)

@@ -1,14 +1,21 @@
-"""Kubernetes Events on the integration (the "what just happened" feed of ``kubectl describe``)."""
+"""Kubernetes Events on the integration (the "what just happened" feed of ``kubectl describe``).
+
+The controller posts them itself (``KubeApi.post_event``), from its scheduler and its runs alike, and
+at shutdown too: kopf's own poster serves only its handlers. An Event that cannot be posted is logged
+and never stops the work it reports on.
+"""
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
+from datetime import datetime
 from enum import StrEnum
-from typing import Any
-
-import kopf
 
 from personio_operator.api.status import MAX_MESSAGE, WarningSummary
-from personio_operator.controller.status import one_line
+from personio_operator.controller.integration import Integration
+from personio_operator.controller.kube import KubeApi, KubeError
+from personio_operator.controller.text import one_line
 from personio_operator.redaction import redact
 from personio_operator.sync.rejections import fitted_listing, object_label
 from personio_operator.sync.report import RunReport
@@ -51,11 +58,28 @@ _WARNINGS = {
 }
 
 
-def post(body: Any, reason: Reason, message: str) -> None:
-    """Queue an Event (kopf posts it in the background); Warning or Normal by reason. The message is
-    redacted before it is cut to one bounded line, so no cut can leave part of a secret behind."""
-    poster = kopf.warn if reason in _WARNINGS else kopf.info
-    poster(body, reason=reason.value, message=one_line(redact(message)))
+log = logging.getLogger(__name__)
+
+
+class EventPoster:
+    def __init__(self, kube: KubeApi, now: Callable[[], datetime]) -> None:
+        self.kube = kube
+        self.now = now
+
+    async def post(self, item: Integration, reason: Reason, message: str) -> None:
+        """Post an Event on ``item``, Warning or Normal by reason. The message is redacted before it is cut
+        to one bounded line, so no cut can leave part of a secret behind."""
+        try:
+            await self.kube.post_event(
+                item.reference(),
+                type_="Warning" if reason in _WARNINGS else "Normal",
+                reason=reason.value,
+                message=one_line(redact(message)),
+                component=REPORTING_COMPONENT,
+                now=self.now(),
+            )
+        except KubeError as err:
+            log.warning("Event %s on %s/%s not posted: %s", reason.value, item.namespace, item.name, err)
 
 
 def describe_changes(report: RunReport) -> str:

@@ -1,5 +1,6 @@
-"""The few Kubernetes API calls kopf does not make for us: read an integration fresh, patch its
-status mid-run, and ``get`` a Secret (never list or watch Secrets).
+"""The Kubernetes API calls the controller makes itself (kopf only watches): read an integration fresh,
+patch its status, remove what earlier versions left in its metadata, post Events, and ``get`` a Secret
+(never list or watch Secrets).
 
 It authenticates with the credentials kopf logged in with (the login handler hands them over),
 so it works in-cluster, with a kubeconfig, and against KMock alike.
@@ -142,7 +143,14 @@ class KubeApi:
         losing the write at the end of a run would lose its result."""
         self._integration_path(namespace, name)  # refuse a bad name before the first attempt
         return await self._retrying(
-            f"Status write of {namespace}/{name}", self._patch_status_once, namespace, name, patch
+            f"Status write of {namespace}/{name}", self._patch_once, namespace, name, "/status", {"status": patch}
+        )
+
+    async def patch_integration_metadata(self, namespace: str, name: str, metadata: dict[str, Any]) -> dict[str, Any]:
+        """Merge ``metadata`` into the object's metadata (used to remove annotations, never to change the spec)."""
+        self._integration_path(namespace, name)
+        return await self._retrying(
+            f"Metadata write of {namespace}/{name}", self._patch_once, namespace, name, "", {"metadata": metadata}
         )
 
     async def _retrying(self, what: str, call: Callable[..., Awaitable[T]], *args: Any) -> T:
@@ -173,14 +181,15 @@ class KubeApi:
             assert isinstance(gave_up.failure.error, KubeError)
             raise gave_up.failure.error from None
 
-    async def _patch_status_once(self, namespace: str, name: str, patch: dict[str, Any]) -> dict[str, Any]:
-        url = f"{self._integration_path(namespace, name)}/status"
+    async def _patch_once(self, namespace: str, name: str, subresource: str, body: dict[str, Any]) -> dict[str, Any]:
+        url = f"{self._integration_path(namespace, name)}{subresource}"
         response = await self._request(
-            "PATCH", url, json={"status": patch}, headers={"Content-Type": "application/merge-patch+json"}
+            "PATCH", url, json=body, headers={"Content-Type": "application/merge-patch+json"}
         )
         if response.status_code >= 400:
+            what = "the status" if subresource else "the metadata"
             raise KubeError(
-                f"patching the status of {namespace}/{name} failed with HTTP {response.status_code}",
+                f"patching {what} of {namespace}/{name} failed with HTTP {response.status_code}",
                 status_code=response.status_code,
                 retry_after=retry_after_seconds(response.headers.get("Retry-After")),
             )

@@ -19,7 +19,7 @@ from email_validator import EmailNotValidError, validate_email
 
 from personio_operator.controller.events import describe_changes
 from personio_operator.controller.settings import ENV_PREFIX, SmtpSettings
-from personio_operator.redaction import redact, remember_secret
+from personio_operator.redaction import clean_untrusted, redact, remember_secret
 from personio_operator.sync.rejections import listing, object_line
 from personio_operator.sync.report import RunReport
 
@@ -30,6 +30,8 @@ _MAX_SHOWN_ADDRESS = 64
 _MAX_SHOWN_PROBLEMS = 5
 _MAX_ADDRESS_LENGTH = 254  # RFC 5321 path limit
 _MAX_CREDENTIAL_FILE_BYTES = 4096
+_MAX_SERVER_ANSWER = 300
+NO_ADDRESSES = "spec.notifications.emails lists no address"
 
 
 class NotificationError(Exception):
@@ -60,7 +62,12 @@ class Delivery:
 
     sent_to: tuple[str, ...] = ()
     left_out: tuple[str, ...] = ()
-    not_sent: str | None = None  # why nothing was sent although there were recipients (e.g. no SMTP host)
+    not_sent: str | None = None  # why nothing was sent (no addresses, no SMTP host, delivery failed)
+    failed: bool = False  # sending was tried, or no address was usable: somebody should look
+
+    @property
+    def emailed(self) -> bool:
+        return bool(self.sent_to)
 
     @property
     def problems(self) -> str | None:
@@ -68,6 +75,13 @@ class Delivery:
         if not self.left_out:
             return None
         return "left out of spec.notifications.emails: " + "; ".join(self.left_out)
+
+    def summary(self) -> str:
+        """'e-mailed a@acme.example' (and who was left out, and why), or 'not e-mailed: <why>'."""
+        if not self.sent_to:
+            return f"not e-mailed: {self.not_sent or NO_ADDRESSES}"
+        text = "e-mailed " + ", ".join(self.sent_to)
+        return f"{text}; {self.problems}" if self.problems else text
 
 
 def check_recipients(raw: Sequence[object]) -> Recipients:
@@ -170,7 +184,7 @@ class Mailer:
             raise NotificationError(f"could not compose the e-mail ({type(err).__name__}): check smtp.from") from None
         username, password = self._credentials()
         try:
-            await aiosmtplib.send(
+            refused, _ = await aiosmtplib.send(
                 message,
                 hostname=self.settings.host,
                 port=self.settings.port,
@@ -182,11 +196,25 @@ class Mailer:
         except (aiosmtplib.SMTPException, OSError, ValueError, TypeError, UnicodeError) as err:
             raise NotificationError(
                 f"could not send e-mail through {self.settings.host}:{self.settings.port}: {type(err).__name__}"
+                + _server_answer(err)
             ) from None
         log.info(
             "Sent failure e-mail for %s/%s to %d recipient(s)", notice.namespace, notice.name, len(checked.addresses)
         )
-        return Delivery(sent_to=checked.addresses, left_out=checked.left_out)
+        refused_lines = tuple(
+            f"{_shown(address)} (the SMTP server answered {_answer(answer.code, answer.message)})"
+            for address, answer in refused.items()
+        )
+        sent_to = tuple(address for address in checked.addresses if address not in refused)
+        return Delivery(sent_to=sent_to, left_out=checked.left_out + refused_lines)
+
+    async def notify(self, notice: FailureNotice, recipients: Sequence[object]) -> Delivery:
+        """Like :meth:`send_failure`, but a failure is an outcome too: ``not_sent`` says what went wrong."""
+        try:
+            return await self.send_failure(notice, recipients)
+        except NotificationError as err:
+            log.warning("Failure e-mail for %s/%s not sent: %s", notice.namespace, notice.name, err)
+            return Delivery(not_sent=str(err), failed=True)
 
     def _credentials(self) -> tuple[str | None, str | None]:
         """The SMTP login, read from its files at each send so that a rotated Secret is picked up."""
@@ -217,6 +245,22 @@ def _read_credential_file(path: Path) -> str:
     if not value:
         raise NotificationError(f"the SMTP credential file {path} is empty")
     return value
+
+
+def _server_answer(err: BaseException) -> str:
+    """': <the SMTP server's reply>' for a refusal, cleaned and bounded; '' when there was none."""
+    if isinstance(err, aiosmtplib.SMTPRecipientsRefused):
+        answers = [_answer(refusal.code, refusal.message) for refusal in err.recipients[:3]]
+        return ": " + clean_untrusted("; ".join(answers), _MAX_SERVER_ANSWER) if answers else ""
+    if isinstance(err, aiosmtplib.SMTPResponseException):
+        return ": " + _answer(err.code, err.message)
+    if isinstance(err, aiosmtplib.SMTPException) and err.message:
+        return ": " + clean_untrusted(err.message, _MAX_SERVER_ANSWER)
+    return ""
+
+
+def _answer(code: int, message: str) -> str:
+    return clean_untrusted(f"{code} {message}", _MAX_SERVER_ANSWER)
 
 
 def _shown(value: object) -> str:

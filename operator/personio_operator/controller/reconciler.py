@@ -1,60 +1,38 @@
-"""The per-integration work behind each tick: run, test, pause, resume, and say so.
+"""The work the scheduler asks for, one integration at a time: read it fresh, decide again, act, say so.
 
-kopf calls :meth:`Reconciler.tick` for each object every ``tick_seconds``. A tick that finds
-nothing to do makes no API call. Before acting, the object is read fresh from the API so a stale
-watch view can never start a run twice. A tick never fails silently nor with a traceback: what
-stops it is logged and posted as a Warning Event (once while the same failure repeats).
+Every action reads the object fresh from the API and decides again on what it says, so a stale watch
+view never starts a run twice; a run or Test first waits for one of ``max_concurrent_runs`` slots and
+decides after the wait (the integration may have been switched off meanwhile). A paused integration's
+Secret check reads only its Secrets, and the object only if one changed. Every status write goes through
+:meth:`Reconciler.write` (redacted; the answer becomes the integration's latest view). What stops a job
+is logged and posted as one Warning Event per distinct failure; the scheduler tries again later.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 import time
-import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from datetime import datetime
+from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
-from personio_operator.api.run import RunResult, RunTrigger, Trigger
-from personio_operator.api.spec import PersonioIntegrationSpec
-from personio_operator.api.status import CurrentRun
 from personio_operator.controller import status as status_patches
 from personio_operator.controller.clock import Clock, SystemClock
-from personio_operator.controller.decide import Action, ActionKind, View, decide, next_run_time, read_spec
-from personio_operator.controller.events import (
-    REPORTING_COMPONENT,
-    Reason,
-    describe_changes,
-    describe_rejections,
-    describe_warnings,
-    post,
-)
+from personio_operator.controller.decide import Action, ActionKind, decide, next_due, watches_secrets
+from personio_operator.controller.events import EventPoster, Reason
+from personio_operator.controller.integration import Integration, Key
 from personio_operator.controller.kube import KubeApi, KubeError
 from personio_operator.controller.metrics import Metrics
-from personio_operator.controller.notify import FailureNotice, Mailer, NotificationError
-from personio_operator.controller.secrets import read_run_secrets, referenced_secret_names, secret_versions
+from personio_operator.controller.runs import Runner, Runs, RunSlots
+from personio_operator.controller.scheduler import Job, Plan, Scheduler
+from personio_operator.controller.secrets import secret_versions
 from personio_operator.controller.settings import OperatorSettings
-from personio_operator.controller.status import ObjectState, Outcome
-from personio_operator.controller.triggers import RUN_REQUEST_ANNOTATION
-from personio_operator.errors import ConfigurationError, ErrorKind, SyncError
-from personio_operator.redaction import redact, redact_data
-from personio_operator.sync.report import RunReport
+from personio_operator.controller.status import Patch
+from personio_operator.errors import SyncError
+from personio_operator.redaction import redact_data
 from personio_operator.sync.runner import run_integration
-from personio_operator.sync.secrets import RunSecrets
 
 log = logging.getLogger(__name__)
-
-Runner = Callable[..., Awaitable[RunReport]]
-Key = tuple[str, str]
-
-
-def _spec_or_error(raw: Any) -> PersonioIntegrationSpec:
-    spec, _, problem = read_spec(raw)
-    if spec is None:
-        raise ConfigurationError(problem or "the spec is invalid")
-    return spec
 
 
 class Reconciler:
@@ -71,390 +49,233 @@ class Reconciler:
         self.clock = clock or SystemClock()
         self.kube = kube or KubeApi()
         self.metrics = metrics or Metrics()
-        self.mailer = Mailer(settings.smtp)
-        self.runner = runner
-        self._slots = asyncio.Semaphore(settings.max_concurrent_runs)
-        self._in_flight: set[str] = set()
-        self._runs: dict[str, asyncio.Task[RunReport]] = {}
-        self._last_secret_check: dict[Key, float] = {}
-        self._tick_failures: dict[Key, str] = {}  # the failure last reported per integration
+        self.events = EventPoster(self.kube, self.clock.now)
+        self.slots = RunSlots(settings.max_concurrent_runs, self.metrics)
+        self.runs = Runs(
+            settings,
+            clock=self.clock,
+            kube=self.kube,
+            metrics=self.metrics,
+            events=self.events,
+            runner=runner,
+            store=self,
+        )
+        self.scheduler = Scheduler(self.clock, self, retry_seconds=settings.retry_seconds)
+        self._secrets_checked: dict[Key, float] = {}  # time.monotonic() of each paused integration's last check
+        self._reported: dict[Key, str] = {}  # the failure last reported per integration
 
-    # -- the tick ---------------------------------------------------------------------------
+    # -- what kopf hands over -----------------------------------------------------------------------
 
-    async def tick(self, body: Mapping[str, Any]) -> None:
-        key = (body["metadata"]["namespace"], body["metadata"]["name"])
-        try:
-            await self._tick(key, body)
-        except Exception as err:  # whatever stops a tick is reported; the next tick tries again
-            self._tick_failed(key, body, err)
-        else:
-            self._tick_failures.pop(key, None)
-
-    async def _tick(self, key: Key, body: Mapping[str, Any]) -> None:
-        view = View.of(body)
-        self.metrics.set_paused(key, view.status.paused_generation is not None)
-        action = decide(view, self.clock.now(), in_flight=self._in_flight, secrets_check_due=self._secrets_due(key))
-        if action.kind is ActionKind.IDLE:
-            await self._keep_current(key, body, view)
+    def observe(self, event_type: str | None, body: Mapping[str, Any]) -> None:
+        """A watch event: the integration parsed once, or gone. A version already held (the watch lists every
+        object again when it reconnects) changes nothing: it is not parsed or looked at again."""
+        if event_type != "DELETED" and self._holds(body):
             return
-        fresh = await self.kube.get_integration(*key)
-        if fresh is None:
+        item = Integration.parse(body)
+        if event_type == "DELETED":
+            self.forget(item.key)
             return
-        view = View.of(fresh)
-        action = decide(view, self.clock.now(), in_flight=self._in_flight, secrets_check_due=self._secrets_due(key))
-        await self._act(key, body, fresh, view, action)
+        self.metrics.set_paused(item.key, item.paused)
+        self.scheduler.observe(item)
+
+    def _holds(self, body: Mapping[str, Any]) -> bool:
+        meta = body.get("metadata")
+        if not isinstance(meta, Mapping):
+            return False
+        held = self.scheduler.latest((str(meta.get("namespace") or ""), str(meta.get("name") or "")))
+        version = meta.get("resourceVersion")
+        return (
+            held is not None and version is not None and (held.uid, held.resource_version) == (meta.get("uid"), version)
+        )
 
     def forget(self, key: Key) -> None:
-        self._last_secret_check.pop(key, None)
-        self._tick_failures.pop(key, None)
+        self.scheduler.remove(key)
+        self._secrets_checked.pop(key, None)
+        self._reported.pop(key, None)
         self.metrics.forget([key])
 
-    def _tick_failed(self, key: Key, body: Any, err: Exception) -> None:
+    def start(self) -> None:
+        self.scheduler.start()
+
+    async def shutdown(self, *, grace_seconds: float = 10.0) -> None:
+        """Stop scheduling; runs in flight are cut short and record themselves as interrupted; other work
+        (a finishing run's status write, say) gets ``grace_seconds`` to end."""
+        await self.scheduler.stop_deciding()
+        self.runs.interrupt()
+        await self.scheduler.drain(grace_seconds=grace_seconds)
+
+    # -- what the scheduler asks ----------------------------------------------------------------------
+
+    def plan(self, item: Integration) -> Plan:
+        now = self.clock.now()
+        check_at = self._next_secret_check(item.key) if watches_secrets(item) else None
+        due = check_at is not None and check_at <= time.monotonic()
+        action = decide(item, now, in_flight=self.runs.in_flight, secrets_check_due=due)
+        return Plan(action, due=next_due(item, now), check_at=check_at)
+
+    async def work(self, job: Job) -> None:
+        try:
+            if job.action.kind is ActionKind.CHECK_SECRETS:
+                await self._check_secrets(job)
+            else:
+                await self._work(job)
+        except Exception as err:
+            await self._report_failure(job.key, err)
+            raise
+        self._reported.pop(job.key, None)
+
+    async def _work(self, job: Job) -> None:
+        async with contextlib.AsyncExitStack() as slot:
+            holding = job.action.kind.needs_run_slot
+            if holding:
+                await slot.enter_async_context(self._slot(job))  # waits first: decided after the wait
+            item = await self.read(job.key)
+            if item is None:
+                return
+            action = self.plan(item).action
+            waited = action.kind.needs_run_slot and not holding and await slot.enter_async_context(self._slot(job))
+            if waited:
+                item = await self.read(job.key)  # decide again on what the object says after the wait
+                if item is None:
+                    return
+                action = self.plan(item).action
+            if action.kind is ActionKind.IDLE:
+                return
+            job.acts(item, action)
+            await self._act(item, action)
+
+    @contextlib.asynccontextmanager
+    async def _slot(self, job: Job) -> AsyncIterator[bool]:
+        """A run slot; while the job waits for it, an event may cancel it (it has written nothing)."""
+        job.waiting = True
+        try:
+            async with self.slots.held() as waited:
+                job.waiting = False
+                yield waited
+        finally:
+            job.waiting = False
+
+    async def _act(self, item: Integration, action: Action) -> None:
+        now = self.clock.now()
+        match action.kind:
+            case ActionKind.CLEAN_UP:
+                await self._clean_up(item)
+            case ActionKind.RECORD_INTERRUPTED:
+                run = item.status.current_run
+                assert run is not None
+                item = await self.write(item, status_patches.run_interrupted(item, now=now))
+                await self.events.post(
+                    item, Reason.RUN_INTERRUPTED, f"Run {run.id} was interrupted by an operator restart"
+                )
+            case ActionKind.TEST:
+                await self.runs.test(item, action)
+            case ActionKind.RUN:
+                await self.runs.run(item, action)
+            case ActionKind.MARK_INACTIVE:
+                item = await self.write(item, status_patches.inactive(item, now=now))
+                await self.events.post(
+                    item, Reason.DEACTIVATED, "spec.active is false: no runs until it is set to true"
+                )
+            case ActionKind.IGNORE_RUN_REQUEST:
+                assert action.request is not None
+                item = await self.write(item, {"lastHandledRunRequest": action.request.value})
+                await self.events.post(item, Reason.RUN_REQUEST_IGNORED, f"Run request ignored: {action.reason}")
+            case ActionKind.REPORT_INVALID_SPEC:
+                item = await self.write(item, status_patches.invalid_spec(item, action.reason, now=now))
+                await self.events.post(item, Reason.INVALID_SPEC, f"No runs until the spec is fixed: {action.reason}")
+            case ActionKind.ACCEPT_SPEC:
+                item = await self.write(item, status_patches.spec_accepted(item, now=now))
+                await self.events.post(item, Reason.SPEC_ACCEPTED, "The spec is valid again")
+            case ActionKind.RESUME:
+                await self._resume(item, action.reason)
+            case ActionKind.REFRESH:
+                await self.write(item, status_patches.refreshed(item, now=now))
+            case ActionKind.CHECK_SECRETS | ActionKind.IDLE:
+                pass  # the Secret check is a job of its own (it reads the object only if a Secret changed)
+
+    # -- pause / resume -------------------------------------------------------------------------------
+
+    def paused(self, key: Key) -> None:
+        """A run just paused ``key``: its Secrets were read at the start of that run."""
+        self._secrets_checked[key] = time.monotonic()
+
+    def _next_secret_check(self, key: Key) -> float:
+        last = self._secrets_checked.get(key)
+        return time.monotonic() if last is None else last + self.settings.secret_check_seconds
+
+    async def _check_secrets(self, job: Job) -> None:
+        """Resume a paused integration when a Secret it names changed since the failed run read it."""
+        self._secrets_checked[job.key] = time.monotonic()
+        item = self.scheduler.latest(job.key)
+        if item is None or not _changed_secrets(item, await self._secret_versions(item)):
+            return
+        fresh = await self.read(job.key)
+        if fresh is None or not watches_secrets(fresh) or fresh.generation != fresh.status.paused_generation:
+            return  # resumed or changed meanwhile: the scheduler looks at it again
+        changed = _changed_secrets(fresh, await self._secret_versions(fresh))
+        if changed:
+            job.acts(fresh, Action(ActionKind.RESUME))
+            await self._resume(fresh, f"Secret {', '.join(changed)} changed")
+
+    async def _secret_versions(self, item: Integration) -> dict[str, str]:
+        try:
+            return await secret_versions(self.kube, item.namespace, item.secret_names(), self.settings)
+        except SyncError:
+            return {}
+
+    async def _resume(self, item: Integration, why: str) -> None:
+        item = await self.write(item, status_patches.resumed(item, why, now=self.clock.now()))
+        self.metrics.set_paused(item.key, False)
+        await self.events.post(item, Reason.RESUMED, f"Automatic runs resumed: {why}")
+
+    # -- reading and writing the object ---------------------------------------------------------------
+
+    async def read(self, key: Key) -> Integration | None:
+        """The integration as the API has it now (None if it is gone); it becomes the latest view."""
+        body = await self.kube.get_integration(*key)
+        if body is None:
+            return None
+        item = Integration.parse(body)
+        self.scheduler.observe(item)
+        return item
+
+    def latest(self, key: Key) -> Integration | None:
+        return self.scheduler.latest(key)
+
+    async def write(self, item: Integration, patch: Patch) -> Integration:
+        """The one place status is written: every string in the patch is redacted."""
+        body = await self.kube.patch_integration_status(item.namespace, item.name, redact_data(patch))
+        written = Integration.parse(body)
+        self.scheduler.observe(written)
+        return written
+
+    async def _clean_up(self, item: Integration) -> None:
+        """Remove the annotations earlier versions (kopf's handler state) left on the object."""
+        body = await self.kube.patch_integration_metadata(
+            item.namespace, item.name, {"annotations": dict.fromkeys(item.leftovers)}
+        )
+        log.info("Removed %s from %s/%s (left by an earlier version)", ", ".join(item.leftovers), *item.key)
+        self.scheduler.observe(Integration.parse(body))
+
+    async def _report_failure(self, key: Key, err: Exception) -> None:
         if isinstance(err, KubeError):
             message = f"The operator could not finish its work on this integration and retries: {err}"
             if err.status_code == 422:
                 message += " (the API server refused the status; if the operator was upgraded, apply its new CRD)"
         else:
             message = f"Internal error in the operator ({type(err).__name__}); it retries, see its logs"
-        if self._tick_failures.get(key) == message:
-            log.debug("Tick of %s/%s failed again: %s", *key, message)
+        if self._reported.get(key) == message:
+            log.debug("Work on %s/%s failed again: %s", *key, message)
             return
-        self._tick_failures[key] = message
+        self._reported[key] = message
         if isinstance(err, KubeError):
-            log.warning("Tick of %s/%s failed: %s", *key, err)
+            log.warning("Work on %s/%s failed: %s", *key, err)
         else:
-            log.error("Tick of %s/%s failed", *key, exc_info=err)
-        post(body, Reason.RECONCILE_FAILED, message)
+            log.error("Work on %s/%s failed", *key, exc_info=err)
+        item = self.scheduler.latest(key)
+        if item is not None:
+            await self.events.post(item, Reason.RECONCILE_FAILED, message)
 
-    def _secrets_due(self, key: Key) -> bool:
-        last = self._last_secret_check.get(key)
-        return last is None or time.monotonic() - last >= self.settings.secret_check_seconds
 
-    async def _act(self, key: Key, body: Any, obj: Mapping[str, Any], view: View, action: Action) -> None:
-        status = view.status
-        match action.kind:
-            case ActionKind.RECORD_INTERRUPTED:
-                run = status.current_run
-                assert run is not None
-                await self._patch(key, status_patches.run_interrupted(status, self._state(obj, view), now=self._now()))
-                post(body, Reason.RUN_INTERRUPTED, f"Run {run.id} was interrupted by an operator restart")
-            case ActionKind.TEST:
-                await self._test(key, body, obj, view, action)
-            case ActionKind.RUN:
-                await self._run(key, body, obj, view, action)
-            case ActionKind.MARK_INACTIVE:
-                await self._patch(key, status_patches.inactive(status, self._state(obj, view), now=self._now()))
-                post(body, Reason.DEACTIVATED, "spec.active is false: no runs until it is set to true")
-            case ActionKind.IGNORE_RUN_REQUEST:
-                assert action.request is not None
-                await self._patch(key, {"lastHandledRunRequest": action.request.value})
-                post(body, Reason.RUN_REQUEST_IGNORED, f"Run request ignored: {action.reason}")
-            case ActionKind.REPORT_INVALID_SPEC:
-                patch = status_patches.invalid_spec(status, self._state(obj, view), action.reason, now=self._now())
-                await self._patch(key, patch)
-                post(body, Reason.INVALID_SPEC, f"No runs until the spec is fixed: {action.reason}")
-            case ActionKind.ACCEPT_SPEC:
-                await self._patch(key, status_patches.spec_accepted(status, self._state(obj, view), now=self._now()))
-                post(body, Reason.SPEC_ACCEPTED, "The spec is valid again")
-            case ActionKind.RESUME:
-                await self._resume(key, body, obj, view, action.reason)
-            case ActionKind.CHECK_SECRETS:
-                await self._check_secrets(key, body, obj, view)
-            case ActionKind.IDLE:
-                await self._keep_current(key, obj, view)
-
-    # -- runs -------------------------------------------------------------------------------
-
-    async def _run(self, key: Key, body: Any, obj: Mapping[str, Any], view: View, action: Action) -> None:
-        async with self._run_slot() as waited:
-            if waited:
-                # Waiting for a slot can take a whole run of another integration: decide again on
-                # what the object says now (it may have been switched off, paused or deleted).
-                fresh = await self.kube.get_integration(*key)
-                if fresh is None:
-                    return
-                obj, view = fresh, View.of(fresh)
-                action = decide(view, self.clock.now(), in_flight=self._in_flight, secrets_check_due=False)
-                if action.kind is not ActionKind.RUN:
-                    return  # the next tick does what is due now
-            assert action.trigger is not None and action.started_by is not None
-            run = self._new_run(action.trigger, action.started_by)
-            # Versions of the Secrets this run reads: a change after this point resumes a pause.
-            secret_versions_at_start = await self._secret_versions_or_empty(key[0], obj)
-            self._in_flight.add(run.id)
-            self.metrics.running.inc()
-            try:
-                await self._patch(
-                    key,
-                    status_patches.run_started(
-                        view.status,
-                        self._state(obj, view),
-                        run,
-                        now=self._now(),
-                        slot=action.slot,
-                        run_request=action.request.value if action.request else None,
-                    ),
-                )
-                post(body, Reason.RUN_STARTED, f"Run {run.id} started ({run.trigger.value}, by {run.started_by})")
-                task = asyncio.create_task(self._execute_or_record_interruption(key, body, obj, run))
-                self._runs[run.id] = task
-                report = await task
-            finally:
-                self._runs.pop(run.id, None)
-                self._in_flight.discard(run.id)
-                self.metrics.running.dec()
-            # Still inside the slot: status.currentRun is cleared before another run may start.
-            await self._finish(key, body, obj, view, run, report, secret_versions_at_start)
-
-    @contextlib.asynccontextmanager
-    async def _run_slot(self) -> AsyncIterator[bool]:
-        """Hold one of the ``max_concurrent_runs`` slots; yields whether it had to wait for it."""
-        full = self._slots.locked()
-        if full:
-            self.metrics.waiting.inc()
-        try:
-            await self._slots.acquire()
-        finally:
-            if full:
-                self.metrics.waiting.dec()
-        try:
-            yield full
-        finally:
-            self._slots.release()
-
-    def _new_run(self, trigger: RunTrigger, started_by: str) -> CurrentRun:
-        return CurrentRun(
-            id=uuid.uuid4().hex[:12],
-            trigger=trigger,
-            started_by=started_by,
-            start_time=status_patches.timestamp(self._now()),
-        )
-
-    async def _execute_or_record_interruption(
-        self, key: Key, body: Any, obj: Mapping[str, Any], run: CurrentRun
-    ) -> RunReport:
-        try:
-            return await self._execute(key[0], obj, run, dry_run=False)
-        except asyncio.CancelledError:
-            # The operator is stopping: record the run as interrupted now (safe to repeat). If this
-            # write is cut short too, the next start finds status.currentRun and records it then.
-            try:
-                current = await self.kube.get_integration(*key)
-                if current is not None:
-                    view = View.of(current)
-                    if view.status.current_run is not None and view.status.current_run.id == run.id:
-                        patch = status_patches.run_interrupted(view.status, self._state(current, view), now=self._now())
-                        await self._patch(key, patch)
-                        await self.kube.post_event(
-                            current,
-                            type_="Warning",
-                            reason=Reason.RUN_INTERRUPTED.value,
-                            message=redact(f"Run {run.id} was interrupted: the operator stopped"),
-                            component=REPORTING_COMPONENT,
-                            now=self._now(),
-                        )
-            except KubeError:
-                log.warning("Could not record run %s of %s/%s as interrupted", run.id, *key)
-            raise
-
-    async def shutdown(self, *, grace_seconds: float = 10.0) -> None:
-        """Cancel runs in flight (they record themselves as interrupted) before the API client closes."""
-        tasks = list(self._runs.values())
-        for task in tasks:
-            task.cancel()
-        if tasks:
-            await asyncio.wait(tasks, timeout=grace_seconds)
-
-    async def _finish(
-        self,
-        key: Key,
-        body: Any,
-        obj: Mapping[str, Any],
-        view: View,
-        run: CurrentRun,
-        report: RunReport,
-        secret_versions: dict[str, str],
-    ) -> None:
-        status = view.status
-        was_paused = status.paused_generation is not None
-        # The seed's rule: any failed run pauses automatic runs until the problem is fixed. Transient
-        # problems were already retried inside the run, within its time budget.
-        pause = not report.succeeded
-        outcome = Outcome(paused=False)
-        if pause:
-            outcome = Outcome(
-                paused=True,
-                pause_generation=view.generation,
-                pause_secret_versions=secret_versions,
-            )
-            self._last_secret_check[key] = time.monotonic()
-        state = self._state(obj, view, paused=pause)
-        how_to_resume = self._how_to_resume(key, obj)
-        status_error: KubeError | None = None
-        try:
-            # Re-read: the status changed since `view` was taken (the run-started patch).
-            current = await self.kube.get_integration(*key)
-            current_status = View.of(current).status if current else status
-            await self._patch(
-                key,
-                status_patches.run_finished(
-                    current_status, state, report, run.trigger, outcome, now=self._now(), how_to_resume=how_to_resume
-                ),
-            )
-        except KubeError as err:
-            status_error = err  # the Events and the e-mail below still tell what the run did
-        self.metrics.record_run(report, run.trigger.value)
-        self.metrics.set_paused(key, pause)
-        self._post_warnings(body, Reason.RUN_WARNINGS, f"Run {run.id}", report)
-        if report.rejected:
-            post(body, Reason.OBJECTS_REJECTED, describe_rejections(f"Run {run.id}", report))
-        if report.succeeded:
-            rejected = f"; {report.rejected} rejected by the app" if report.rejected else ""
-            post(body, Reason.RUN_SUCCEEDED, f"Run {run.id} succeeded: {describe_changes(report)}{rejected}")
-            if was_paused:
-                post(body, Reason.RESUMED, f"Automatic runs resumed: run {run.id} succeeded")
-        else:
-            post(body, Reason.RUN_FAILED, f"Run {run.id} failed: {report.error}")
-            if pause and not was_paused:
-                post(body, Reason.PAUSED, f"Automatic runs paused after run {run.id} failed. {how_to_resume}")
-            await self._notify(key, body, obj, report, how_to_resume=how_to_resume)
-        if status_error is not None:
-            raise status_error
-
-    @staticmethod
-    def _post_warnings(body: Any, reason: Reason, what: str, report: RunReport) -> None:
-        """One Event per run or Test with per-person warnings: counts by kind and the first few."""
-        summary = status_patches.warning_summary(report.warning_summary)
-        if summary is not None:
-            post(body, reason, f"{what}: {describe_warnings(summary)}")
-
-    async def _test(self, key: Key, body: Any, obj: Mapping[str, Any], view: View, action: Action) -> None:
-        assert action.request is not None and action.started_by is not None
-        async with self._run_slot():
-            run = self._new_run(Trigger.MANUAL, action.started_by)
-            report = await self._execute(key[0], obj, run, dry_run=True)
-        await self._patch(
-            key, status_patches.dry_run_finished(view.status, self._state(obj, view), report, action.request.value)
-        )
-        self.metrics.record_test(report)
-        self._post_warnings(body, Reason.TEST_WARNINGS, f"Test {report.id}", report)
-        if report.succeeded:
-            post(body, Reason.TEST_SUCCEEDED, f"Test {report.id} passed; a run would make {describe_changes(report)}")
-        else:
-            post(body, Reason.TEST_FAILED, f"Test {report.id} failed: {report.error}")
-
-    async def _execute(self, namespace: str, obj: Mapping[str, Any], run: CurrentRun, *, dry_run: bool) -> RunReport:
-        trigger = Trigger.TEST if dry_run else run.trigger
-        try:
-            spec = _spec_or_error(obj.get("spec"))
-            secrets: RunSecrets = await read_run_secrets(self.kube, namespace, spec, self.settings)
-        except SyncError as err:
-            return self._failed(run, trigger, dry_run, str(err), err.kind)
-        try:
-            return await self.runner(
-                spec,
-                secrets,
-                trigger=trigger,
-                started_by=run.started_by,
-                dry_run=dry_run,
-                run_id=run.id,
-                now=self.clock.now,
-                budget_seconds=self.settings.run_budget_seconds,
-                destinations=self.settings.destinations,
-            )
-        except Exception:
-            log.exception("Run %s of %s/%s crashed", run.id, namespace, obj.get("metadata", {}).get("name"))
-            message = f"internal error in the operator: see its logs for run {run.id}"
-            return self._failed(run, trigger, dry_run, message, ErrorKind.TRANSIENT)
-
-    def _failed(self, run: CurrentRun, trigger: Trigger, dry_run: bool, error: str, kind: ErrorKind) -> RunReport:
-        return RunReport(
-            id=run.id,
-            trigger=trigger,
-            started_by=run.started_by,
-            dry_run=dry_run,
-            started_at=run.start_time,
-            completed_at=self._now(),
-            result=RunResult.FAILED,
-            error=error,
-            error_kind=kind,
-        )
-
-    # -- pause / resume ---------------------------------------------------------------------
-
-    async def _resume(self, key: Key, body: Any, obj: Mapping[str, Any], view: View, why: str) -> None:
-        await self._patch(
-            key, status_patches.resumed(view.status, self._state(obj, view, paused=False), why, now=self._now())
-        )
-        self.metrics.set_paused(key, False)
-        post(body, Reason.RESUMED, f"Automatic runs resumed: {why}")
-
-    async def _check_secrets(self, key: Key, body: Any, obj: Mapping[str, Any], view: View) -> None:
-        self._last_secret_check[key] = time.monotonic()
-        versions = await self._secret_versions_or_empty(key[0], obj)
-        if not versions:
-            return
-        seen = view.status.paused_secret_versions
-        changed = sorted(name for name, version in versions.items() if seen.get(name) != version)
-        if changed:
-            await self._resume(key, body, obj, view, f"Secret {', '.join(changed)} changed")
-
-    async def _secret_versions_or_empty(self, namespace: str, obj: Mapping[str, Any]) -> dict[str, str]:
-        try:
-            names = referenced_secret_names(_spec_or_error(obj.get("spec")))
-            return await secret_versions(self.kube, namespace, names, self.settings)
-        except SyncError:
-            return {}
-
-    def _how_to_resume(self, key: Key, obj: Mapping[str, Any]) -> str:
-        namespace, name = key
-        try:
-            secrets = ", ".join(referenced_secret_names(_spec_or_error(obj.get("spec"))))
-        except ConfigurationError:
-            secrets = "the referenced Secrets"
-        return (
-            f"Fix the cause; runs resume when the spec or the Secret(s) {secrets} change. To run now: "
-            f"personio-operator trigger run {name} -n {namespace} (or set the annotation {RUN_REQUEST_ANNOTATION})."
-        )
-
-    async def _notify(
-        self, key: Key, body: Any, obj: Mapping[str, Any], report: RunReport, *, how_to_resume: str
-    ) -> None:
-        spec, _, _ = read_spec(obj.get("spec"))
-        recipients = list(spec.notifications.emails) if spec else []
-        notice = FailureNotice(key[0], key[1], report, how_to_resume)
-        try:
-            delivery = await self.mailer.send_failure(notice, recipients)
-        except NotificationError as err:
-            log.warning("Failure e-mail for %s/%s not sent: %s", *key, err)
-            post(body, Reason.NOTIFICATION_FAILED, f"Failure e-mail not sent: {err}")
-            return
-        if delivery.sent_to and delivery.problems:
-            post(body, Reason.NOTIFICATION_FAILED, f"Failure e-mail sent, but addresses were {delivery.problems}")
-
-    # -- status -----------------------------------------------------------------------------
-
-    async def _keep_current(self, key: Key, obj: Mapping[str, Any], view: View) -> None:
-        patch = status_patches.idle(view.status, self._state(obj, view))
-        if patch is not None:
-            await self._patch(key, patch)
-
-    def _state(self, obj: Mapping[str, Any], view: View, *, paused: bool | None = None) -> ObjectState:
-        if paused is None:
-            paused = view.status.paused_generation is not None
-        raw_limit = (obj.get("spec") or {}).get("historyLimit", 10)
-        limit = raw_limit if isinstance(raw_limit, int) and 1 <= raw_limit <= 100 else 10
-        return ObjectState(
-            generation=view.generation,
-            active=view.active,
-            history_limit=limit,
-            next_run=next_run_time(view, self._now(), paused=paused),
-            spec_valid=view.spec_error is None,
-        )
-
-    async def _patch(self, key: Key, patch: dict[str, Any]) -> None:
-        """The one place status is written: every string in the patch is redacted."""
-        await self.kube.patch_integration_status(*key, redact_data(patch))  # a failure is reported by the tick
-
-    def _now(self) -> datetime:
-        return self.clock.now()
+def _changed_secrets(item: Integration, versions: dict[str, str]) -> list[str]:
+    return sorted(name for name, version in versions.items() if item.status.paused_secret_version(name) != version)

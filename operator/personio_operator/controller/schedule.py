@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -13,11 +14,11 @@ from personio_operator.errors import ConfigurationError
 _PROBE_START = datetime(2000, 1, 1, tzinfo=UTC)
 
 
-class Schedule:
+class CronSchedule:
     """A five-field cron expression (or a macro such as ``@daily``) evaluated in an IANA time zone.
 
     Construction refuses what cannot be used (a malformed expression, an unknown zone, an expression
-    that matches no date such as 30 February), so slot math on a ``Schedule`` never fails."""
+    that matches no date such as 30 February), so slot math on a ``CronSchedule`` never fails."""
 
     def __init__(self, expression: str, time_zone: str) -> None:
         expression = expression.strip()
@@ -59,3 +60,9 @@ class Schedule:
         if last_handled is not None and slot <= last_handled:
             return None
         return slot
+
+
+@functools.lru_cache(maxsize=1024)
+def cron_schedule(expression: str, time_zone: str) -> CronSchedule:
+    """The schedule of a spec, made once per distinct expression and zone (integrations share a few)."""
+    return CronSchedule(expression, time_zone)

@@ -20,7 +20,7 @@ from pydantic import SecretStr
 from personio_operator.api.spec import PersonioIntegrationSpec
 from personio_operator.controller.kube import InvalidNameError, KubeApi, KubeError, is_namespace, is_object_name, shown
 from personio_operator.controller.settings import OperatorSettings
-from personio_operator.errors import ConfigurationError, TransientError
+from personio_operator.errors import ConfigurationError, SyncError, TransientError
 from personio_operator.sync.secrets import RunSecrets
 
 ABSENT = ""  # resourceVersion recorded for a Secret that does not exist (or may not be used)
@@ -38,12 +38,37 @@ async def read_run_secrets(
 ) -> RunSecrets:
     """Raises ConfigurationError when a Secret or key is missing or may not be used, TransientError when
     the API fails."""
+    return await _run_secrets(_Reader(kube, namespace, settings), namespace, spec, settings)
+
+
+async def read_for_run(
+    kube: KubeApi, namespace: str, spec: PersonioIntegrationSpec, settings: OperatorSettings
+) -> tuple[RunSecrets | SyncError, dict[str, str]]:
+    """The run's credentials, or why they cannot be used, and the resourceVersion of each Secret as it was
+    read (empty if the names may not be used or the API failed): one ``get`` per Secret."""
+    reader = _Reader(kube, namespace, settings)
+    secrets: RunSecrets | SyncError
+    try:
+        secrets = await _run_secrets(reader, namespace, spec, settings)
+    except SyncError as err:
+        secrets = err
+    try:
+        names = referenced_secret_names(spec)
+        check_secret_names(namespace, names, settings)
+        versions = {name: _version(await reader.secret_or_none(name)) for name in names}
+    except SyncError:
+        versions = {}
+    return secrets, versions
+
+
+async def _run_secrets(
+    reader: _Reader, namespace: str, spec: PersonioIntegrationSpec, settings: OperatorSettings
+) -> RunSecrets:
     personio_ref = spec.personio.credentials_secret_ref
     scim_ref = spec.target.scim.credentials_secret_ref
     check_secret_names(namespace, [personio_ref.name, scim_ref.name], settings)
     for key in (personio_ref.client_id_key, personio_ref.client_secret_key, scim_ref.key):
         _check_key(key)
-    reader = _Reader(kube, namespace, settings)
     client_id = await reader.value(personio_ref.name, personio_ref.client_id_key)
     client_secret = await reader.value(personio_ref.name, personio_ref.client_secret_key)
     token = await reader.value(scim_ref.name, scim_ref.key)
@@ -60,11 +85,11 @@ async def secret_versions(
     """resourceVersion of each named Secret (``ABSENT`` if it does not exist or may not be used)."""
     check_secret_names(namespace, names, settings)
     reader = _Reader(kube, namespace, settings)
-    versions = {}
-    for name in names:
-        secret = await reader.secret_or_none(name)
-        versions[name] = ABSENT if secret is None else str(secret.get("metadata", {}).get("resourceVersion", ABSENT))
-    return versions
+    return {name: _version(await reader.secret_or_none(name)) for name in names}
+
+
+def _version(secret: dict[str, Any] | None) -> str:
+    return ABSENT if secret is None else str(secret.get("metadata", {}).get("resourceVersion", ABSENT))
 
 
 def check_secret_names(namespace: str, names: Iterable[str], settings: OperatorSettings) -> None:

@@ -42,6 +42,7 @@ class SmtpSettings(BaseModel):
 
 _DNS_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
 _LABEL_NAME = re.compile(r"[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?")
+_LABEL_SELECTOR = re.compile(r"[-A-Za-z0-9_./=!,() ]+")
 
 
 def _is_subdomain(value: str) -> bool:
@@ -104,9 +105,16 @@ class OperatorSettings(BaseModel):
     max_concurrent_runs: int = Field(default=2, ge=1, le=64)
     metrics_port: int | None = Field(default=9090, ge=0, le=65535, description="0 or unset: no metrics server.")
     metrics_host: str = "0.0.0.0"  # noqa: S104 - the Pod's metrics endpoint must be reachable by Prometheus
-    tick_seconds: float = Field(default=30, gt=0, description="How often each integration checks for due work.")
     secret_check_seconds: float = Field(
         default=60, ge=0, description="How often a paused integration checks whether its Secrets changed."
+    )
+    retry_seconds: float = Field(
+        default=10, gt=0, description="First wait before work that failed is tried again (doubling, up to 5 min)."
+    )
+    label_selector: str | None = Field(
+        default=None,
+        max_length=1024,
+        description="Serve only integrations with these labels (a Kubernetes label selector): shards replicas.",
     )
     run_budget_seconds: float = Field(
         default=1800, gt=0, description="Time each side of a run (Personio, the app) may take, retries included."
@@ -120,6 +128,15 @@ class OperatorSettings(BaseModel):
     destinations: DestinationPolicy = Field(
         default_factory=DestinationPolicy, description="Allowed Personio and SCIM URLs and private networks."
     )
+
+    @field_validator("label_selector")
+    @classmethod
+    def _selector_is_one_line(cls, selector: str | None) -> str | None:
+        if selector is not None and not _LABEL_SELECTOR.fullmatch(selector):
+            raise ValueError(
+                "expected a Kubernetes label selector, e.g. hrsync.dev/shard=a or hrsync.dev/shard in (a,b)"
+            )
+        return selector
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> OperatorSettings:
@@ -156,8 +173,9 @@ class OperatorSettings(BaseModel):
             "namespaces": tuple(ns.strip() for ns in (get("NAMESPACES") or "").split(",") if ns.strip()),
             "max_concurrent_runs": get("MAX_CONCURRENT_RUNS"),
             "metrics_port": get("METRICS_PORT"),
-            "tick_seconds": get("TICK_SECONDS"),
             "secret_check_seconds": get("SECRET_CHECK_SECONDS"),
+            "retry_seconds": get("RETRY_SECONDS"),
+            "label_selector": get("LABEL_SELECTOR"),
             "run_budget_seconds": get("RUN_BUDGET_SECONDS"),
             "discovery": get("DISCOVERY"),
         }
@@ -186,7 +204,8 @@ _ENV_NAMES = {
     "password_file": "SMTP_PASSWORD_FILE",
     "namespaces": "NAMESPACES",
     "max_concurrent_runs": "MAX_CONCURRENT_RUNS",
-    "tick_seconds": "TICK_SECONDS",
+    "retry_seconds": "RETRY_SECONDS",
+    "label_selector": "LABEL_SELECTOR",
     "metrics_port": "METRICS_PORT",
     "secret_check_seconds": "SECRET_CHECK_SECONDS",
     "run_budget_seconds": "RUN_BUDGET_SECONDS",

@@ -26,7 +26,7 @@ from pydantic import SecretStr
 from tests.plugins.django_scim_server import DjangoScimServer
 from tests.sync.harness import Harness
 
-from personio_operator.sync.report import Trigger
+from personio_operator.api.run import Trigger
 from personio_operator.sync.runner import run_integration
 from personio_operator.sync.secrets import RunSecrets
 from personio_testkit.personio_sandbox import (

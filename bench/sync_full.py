@@ -28,9 +28,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "operator"))
 
 from pydantic import SecretStr
 
+from personio_operator.api.run import Trigger
 from personio_operator.api.spec import PersonioIntegrationSpec
 from personio_operator.destinations import DestinationPolicy
-from personio_operator.sync.report import Trigger
 from personio_operator.sync.runner import run_integration
 from personio_operator.sync.secrets import RunSecrets
 from personio_testkit.personio_sandbox import (

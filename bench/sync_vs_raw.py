@@ -48,11 +48,11 @@ from typing import Any
 import httpx
 from pydantic import SecretStr
 
+from personio_operator.api.run import Trigger
 from personio_operator.api.spec import PersonioIntegrationSpec
 from personio_operator.destinations import DestinationPolicy
 from personio_operator.redaction import install_log_redaction
 from personio_operator.scim.discovery import MAX_PAGE_SIZE
-from personio_operator.sync.report import Trigger
 from personio_operator.sync.runner import run_integration
 from personio_operator.sync.secrets import RunSecrets
 from personio_testkit.personio_sandbox import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, default_rate_limits

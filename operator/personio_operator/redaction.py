@@ -37,7 +37,7 @@ from pydantic import BaseModel
 
 from personio_operator.safe_text import ELLIPSIS, clean_text
 
-_Model = TypeVar("_Model", bound=BaseModel)
+_AnyModel = TypeVar("_AnyModel", bound=BaseModel)
 
 MASK = "***"
 MIN_SECRET_LENGTH = 4  # shorter values would mask ordinary words
@@ -331,7 +331,7 @@ def redact_data(value: Any) -> Any:
     return value
 
 
-def redact_model(model: _Model) -> _Model:
+def redact_model(model: _AnyModel) -> _AnyModel:
     """A copy of a pydantic model with every string in it redacted (fields left out of its dumps,
     such as a report's plan, are kept as they are)."""
     kept = {name: getattr(model, name) for name, info in type(model).model_fields.items() if info.exclude}

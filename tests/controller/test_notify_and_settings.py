@@ -10,12 +10,12 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
 
+from personio_operator.api.run import RunResult, TeamCounts, Trigger, UserCounts
 from personio_operator.controller.events import describe_changes
 from personio_operator.controller.notify import FailureNotice, Mailer, NotificationError, compose
 from personio_operator.controller.settings import OperatorSettings, SmtpSettings
 from personio_operator.errors import ErrorKind
-from personio_operator.scim.plan import Counts
-from personio_operator.sync.report import RunReport, RunResult, Trigger
+from personio_operator.sync.report import RunReport
 from tests.controller.conftest import MailSink, free_port
 
 SMTP_PASSWORD = "smtp-password-do-not-leak"
@@ -98,7 +98,7 @@ async def test_an_unreadable_smtp_login_file_is_a_clear_error(tmp_path):
 
 
 def test_failure_mail_says_what_the_run_wrote_before_it_stopped():
-    partial = report().model_copy(update={"users": Counts(created=2, unchanged=7), "teams": Counts(removed=1)})
+    partial = report().model_copy(update={"users": UserCounts(created=2, unchanged=7), "teams": TeamCounts(removed=1)})
     text = compose(FailureNotice("tenant-acme", "acme", partial, "Fix it."), sender="op@x", recipients=["o@x"])
     assert "Written before it stopped: users: 2 created; teams: 1 removed" in text.get_content()
     untouched = compose(FailureNotice("tenant-acme", "acme", report(), "Fix it."), sender="op@x", recipients=["o@x"])
@@ -107,7 +107,7 @@ def test_failure_mail_says_what_the_run_wrote_before_it_stopped():
 
 def test_changes_are_described_for_people_without_unchanged_objects():
     assert describe_changes(report()) == "no changes"
-    changed = report().model_copy(update={"users": Counts(created=3, deactivated=1, unchanged=40)})
+    changed = report().model_copy(update={"users": UserCounts(created=3, deactivated=1, unchanged=40)})
     assert describe_changes(changed) == "users: 3 created, 1 deactivated"
 
 

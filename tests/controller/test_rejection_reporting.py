@@ -6,16 +6,16 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from personio_operator.api.run import ObjectResult, RunResult, Trigger
 from personio_operator.api.status import (
     MAX_MESSAGE,
     PersonioIntegrationStatus,
-    RunTrigger,
 )
 from personio_operator.controller.events import describe_rejections
 from personio_operator.controller.notify import FailureNotice, compose
 from personio_operator.controller.status import Outcome, run_finished
 from personio_operator.errors import ErrorKind
-from personio_operator.sync.report import ObjectResult, RunReport, RunResult, Trigger
+from personio_operator.sync.report import RunReport
 from tests.controller.objects import integration
 
 NOW = datetime(2026, 11, 25, 4, tzinfo=UTC)
@@ -55,7 +55,7 @@ def finished(run: RunReport, status: PersonioIntegrationStatus | None = None, li
     return run_finished(
         integration(status, historyLimit=limit),
         run,
-        RunTrigger.SCHEDULED,
+        Trigger.SCHEDULED,
         Outcome(paused=not run.succeeded, pause_generation=1 if not run.succeeded else None),
         now=NOW,
         how_to_resume="Fix it.",

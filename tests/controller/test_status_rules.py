@@ -7,13 +7,14 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from personio_operator.api.run import RunResult, Trigger
 from personio_operator.api.status import ConditionStatus, ConditionType, PersonioIntegrationStatus
 from personio_operator.controller.decide import ActionKind, decide
 from personio_operator.controller.integration import Integration, read_status
 from personio_operator.controller.status import Outcome, run_finished, set_conditions
 from personio_operator.controller.triggers import RUN_REQUEST_ANNOTATION, TEST_REQUEST_ANNOTATION, Request
 from personio_operator.errors import ErrorKind
-from personio_operator.sync.report import RunReport, RunResult, Trigger
+from personio_operator.sync.report import RunReport
 from tests.controller.objects import SPEC, integration
 
 NOW = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
@@ -151,14 +152,13 @@ def _report(run_id: str, minute: int, result=RunResult.SUCCEEDED) -> RunReport:
 
 
 def test_history_is_newest_first_and_bounded():
-    from personio_operator.api.status import RunTrigger
 
     status = PersonioIntegrationStatus()
     for minute in range(5):
         patch = run_finished(
             integration(status, historyLimit=3),
             _report(f"r{minute}", minute),
-            RunTrigger.MANUAL,
+            Trigger.MANUAL,
             Outcome(paused=False),
             now=NOW,
             how_to_resume="",
@@ -169,12 +169,11 @@ def test_history_is_newest_first_and_bounded():
 
 
 def test_failed_run_patch_pauses_with_reason_and_message():
-    from personio_operator.api.status import RunTrigger
 
     patch = run_finished(
         integration(generation=4),
         _report("r1", 0, RunResult.FAILED),
-        RunTrigger.SCHEDULED,
+        Trigger.SCHEDULED,
         Outcome(paused=True, pause_generation=4, pause_secret_versions={"s": "7"}),
         now=NOW,
         how_to_resume="Fix it.",

@@ -11,16 +11,16 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from personio_operator.api.run import RunResult, Trigger
+from personio_operator.api.run import TestResult as Findings
 from personio_operator.api.spec import MAX_HISTORY_LIMIT
 from personio_operator.api.status import (
     MAX_CONDITIONS,
     MAX_MISSING_ATTRIBUTES,
     MAX_SECRET_VERSIONS,
-    RunTrigger,
 )
 from personio_operator.controller import status as status_patches
-from personio_operator.sync.report import RunReport, RunResult, Trigger
-from personio_operator.sync.report import TestResult as Findings
+from personio_operator.sync.report import RunReport
 from tests.controller.objects import integration
 from tests.crd.apiserver import schema_errors
 
@@ -100,7 +100,7 @@ def test_a_finished_run_on_a_full_status_writes_what_the_api_server_accepts(reso
     three_secrets = {"personio-credentials": "7", "scim-token": "8", "a-third": "9"}
     outcome = status_patches.Outcome(paused=True, pause_generation=1, pause_secret_versions=three_secrets)
     patch = status_patches.run_finished(
-        item, _failed_report(), RunTrigger.SCHEDULED, outcome, now=NOW, how_to_resume="fix it"
+        item, _failed_report(), Trigger.SCHEDULED, outcome, now=NOW, how_to_resume="fix it"
     )
     status = _applied(_full_status(), patch)
     assert schema_errors(resource_schema["properties"]["status"], status) == []

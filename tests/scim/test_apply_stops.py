@@ -12,11 +12,11 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
+from personio_operator.api.run import ObjectResult
 from personio_operator.scim.applier import INTERRUPTED, apply_plan
 from personio_operator.scim.client import ScimClient
 from personio_operator.scim.models import DesiredState
 from personio_operator.scim.planner import plan_target
-from personio_operator.sync.report import ObjectResult
 from personio_testkit.scim_app import ScimTestServer
 from tests.plugins.scim_server import SCIM_TOKEN
 from tests.scim.factories import desired_user, eventually

@@ -8,6 +8,7 @@ import pytest
 from pydantic import SecretStr
 
 from personio_operator.errors import ConfigurationError, ErrorKind, TransientError
+from personio_operator.scim.applier import create_or_adopt
 from personio_operator.scim.client import ScimClient
 from personio_operator.scim.errors import ScimConflictError
 from personio_operator.scim.plan import FieldChange
@@ -23,10 +24,10 @@ def _stored(server: ScimTestServer, user_name: str) -> dict:
 
 
 async def test_create_sends_every_attribute_and_reads_it_back(scim_server, scim_client):
-    boss = await scim_client.create_user(desired_user(1))
+    boss = await create_or_adopt(scim_client, desired_user(1))
     wanted = desired_user(2, preferred_language="en", user_type="External", department="R&D")
 
-    created = await scim_client.create_user(wanted, manager_id=boss.id)
+    created = await create_or_adopt(scim_client, wanted, manager_id=boss.id)
 
     stored = _stored(scim_server, wanted.user_name)
     assert stored["externalId"] == "personio:2"
@@ -49,7 +50,7 @@ async def test_create_sends_every_attribute_and_reads_it_back(scim_server, scim_
 
 
 async def test_patch_changes_only_the_given_attributes(scim_server, scim_client):
-    created = await scim_client.create_user(desired_user(1))
+    created = await create_or_adopt(scim_client, desired_user(1))
     scim_server.reset_requests()
 
     await scim_client.patch_user(
@@ -77,7 +78,7 @@ async def test_patch_changes_only_the_given_attributes(scim_server, scim_client)
 
 
 async def test_deactivate_and_reactivate_never_delete(scim_server, scim_client):
-    created = await scim_client.create_user(desired_user(1))
+    created = await create_or_adopt(scim_client, desired_user(1))
 
     await scim_client.set_active(created.id, False)
     assert _stored(scim_server, "person1@acme.example")["active"] is False
@@ -90,7 +91,7 @@ async def test_deactivate_and_reactivate_never_delete(scim_server, scim_client):
 async def test_conflict_on_create_adopts_the_hand_made_user(scim_server, scim_client):
     hand_made = scim_server.add_user("PERSON1@acme.example", given_name="Ada", family_name="Old")
 
-    adopted = await scim_client.create_user(desired_user(1))
+    adopted = await create_or_adopt(scim_client, desired_user(1))
 
     assert adopted.id == hand_made["id"]
     stored = _stored(scim_server, "person1@acme.example")
@@ -104,7 +105,7 @@ async def test_conflict_with_a_foreign_owner_fails_that_user_and_changes_nothing
     scim_server.add_user("person1@acme.example", external_id="okta-42", title="kept")
 
     with pytest.raises(ScimConflictError) as raised:
-        await scim_client.create_user(desired_user(1))
+        await create_or_adopt(scim_client, desired_user(1))
 
     assert "okta-42" in str(raised.value)
     assert raised.value.kind is ErrorKind.DATA
@@ -157,7 +158,7 @@ async def test_incomplete_listing_is_refused_rather_than_trusted(scim_server, sc
 
 
 async def test_lenient_reading_of_quirky_answers(scim_server, scim_client):
-    created = await scim_client.create_user(desired_user(1, active=True))
+    created = await create_or_adopt(scim_client, desired_user(1, active=True))
     await scim_client.set_active(created.id, False)
     scim_server.faults.content_type = "text/json"
     scim_server.faults.unknown_attributes = True
@@ -176,7 +177,7 @@ async def test_without_filter_support_lookups_match_on_the_full_list(scim_server
 
     async with ScimClient(server.url, SecretStr(SCIM_TOKEN), timeout=5) as client:
         await client.discover()
-        adopted = await client.create_user(desired_user(1))
+        adopted = await create_or_adopt(client, desired_user(1))
 
     assert adopted.external_id == "personio:1"
     assert all("filter" not in request.query for request in server.requests)

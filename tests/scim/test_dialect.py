@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
+from personio_operator.scim.applier import create_or_adopt
 from personio_operator.scim.client import ScimClient
 from personio_operator.scim.discovery import ScimDialect, ScimFeatures, dialect_from
 from personio_operator.scim.models import (
@@ -388,7 +389,7 @@ async def test_a_conflicting_create_on_a_core_only_app_adopts_with_core_attribut
 
     async with ScimClient(django_scim_server.url, SecretStr(SCIM_TOKEN), timeout=5.0, budget_seconds=10.0) as client:
         await client.discover()
-        adopted = await client.create_user(wanted)
+        adopted = await create_or_adopt(client, wanted)
 
     assert (adopted.id, adopted.external_id) == (hand_made["id"], "personio:1")
     patches = [r.body.decode() for r in django_scim_server.requests if r.method == "PATCH"]

@@ -8,12 +8,12 @@ from collections import Counter
 import pytest
 from pydantic import SecretStr
 
+from personio_operator.api.run import ObjectResult
 from personio_operator.scim.applier import apply_plan
 from personio_operator.scim.client import ScimClient
 from personio_operator.scim.models import DesiredState
 from personio_operator.scim.plan import TargetPlan
 from personio_operator.scim.planner import plan_target
-from personio_operator.sync.report import ObjectResult
 from personio_testkit.scim_app import ENTERPRISE_SCHEMA, ScimTestServer
 from tests.plugins.scim_server import SCIM_TOKEN
 from tests.scim.factories import desired_group, desired_user, eventually

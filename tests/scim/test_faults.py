@@ -13,6 +13,7 @@ from pydantic import SecretStr
 
 from personio_operator.errors import ErrorKind, TransientError
 from personio_operator.retrying import RetryPolicy
+from personio_operator.scim.applier import create_or_adopt
 from personio_operator.scim.client import BREAKER_THRESHOLD, ScimClient
 from personio_operator.scim.errors import ScimRequestError, ScimRetriesExhaustedError, ScimUnavailableError
 from tests.plugins.scim_server import SCIM_TOKEN
@@ -30,7 +31,7 @@ def _client(server, *, timeout: float = 5.0, budget: float = 20.0, retry: RetryP
 async def test_429_waits_for_retry_after(scim_server, scim_client):
     scim_server.faults.add(method="POST", path="/Users", status=429, retry_after=1, times=1)
 
-    await scim_client.create_user(desired_user(1))
+    await create_or_adopt(scim_client, desired_user(1))
 
     refused, accepted = [r for r in scim_server.requests if r.method == "POST"]
     assert (refused.status, accepted.status) == (429, 201)
@@ -41,7 +42,7 @@ async def test_429_waits_for_retry_after(scim_server, scim_client):
 async def test_5xx_on_create_is_retried_without_duplicates(scim_server, scim_client):
     scim_server.faults.add(method="POST", path="/Users", status=500, times=2)
 
-    created = await scim_client.create_user(desired_user(1))
+    created = await create_or_adopt(scim_client, desired_user(1))
 
     assert [user["id"] for user in scim_server.users()] == [created.id]
     assert [r.status for r in scim_server.requests if r.method == "POST"] == [500, 500, 201]
@@ -52,7 +53,7 @@ async def test_lost_answer_after_a_stored_create_is_found_not_posted_again(scim_
     scim_server.faults.add(method="POST", path="/Users", delay_seconds=1.5, after_processing=True, times=1)
     async with _client(scim_server, timeout=0.5) as client:
         await client.discover()
-        created = await client.create_user(desired_user(1))
+        created = await create_or_adopt(client, desired_user(1))
 
     assert [user["id"] for user in scim_server.users()] == [created.id]
     assert created.external_id == "personio:1"
@@ -99,7 +100,7 @@ async def test_retry_after_longer_than_the_budget_gives_up_at_once(scim_server):
     scim_server.faults.add(method="POST", path="/Users", status=429, retry_after=120, times=None)
     async with _client(scim_server, budget=5.0) as client:
         with pytest.raises(TransientError):
-            await client.create_user(desired_user(1))
+            await create_or_adopt(client, desired_user(1))
 
     assert scim_server.count("POST", "/Users") == 1
     assert scim_server.users() == []
@@ -153,7 +154,7 @@ async def test_a_retry_after_longer_than_a_request_may_wait_stops_the_run_withou
     scim_server.faults.add(method="POST", path="/Users", status=429, retry_after=600, times=None)
     async with _client(scim_server, budget=1800) as client:
         with pytest.raises(ScimUnavailableError, match="asked to wait 600 s"):
-            await client.create_user(desired_user(1))
+            await create_or_adopt(client, desired_user(1))
 
     assert scim_server.count("POST", "/Users") == 1
 
@@ -169,7 +170,7 @@ async def test_writes_that_keep_failing_trip_the_breaker_and_nothing_more_is_sen
             await client.create_group("personio:team:last", "Team Last")
         sent = len(scim_server.requests)
         with pytest.raises(ScimUnavailableError):
-            await client.create_user(desired_user(1))
+            await create_or_adopt(client, desired_user(1))
         with pytest.raises(ScimUnavailableError):
             await client.list_users()
 
@@ -189,7 +190,7 @@ async def test_clear_refusals_and_successes_keep_the_breaker_closed(scim_server)
         await client.discover()
         for number in range(3 * BREAKER_THRESHOLD):
             with pytest.raises(ScimRequestError) as refused:
-                await client.create_user(desired_user(number))
+                await create_or_adopt(client, desired_user(number))
             assert not isinstance(refused.value, ScimRetriesExhaustedError)
         member = scim_server.add_user("m@acme.example", external_id="personio:1")["id"]
         for number in range(2 * BREAKER_THRESHOLD):

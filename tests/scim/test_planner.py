@@ -10,8 +10,8 @@ from personio_operator.scim.models import (
     TargetState,
     UserField,
 )
-from personio_operator.scim.plan import GroupAction, UserAction
-from personio_operator.scim.planner import REASON_GONE, REASON_INACTIVE, plan_target
+from personio_operator.scim.plan import REASON_INACTIVE, REASON_NOT_IN_PERSONIO, GroupAction, UserAction
+from personio_operator.scim.planner import plan_target
 from tests.scim.factories import desired_group, desired_user, scim_group, scim_user_for
 
 
@@ -29,7 +29,7 @@ def test_unknown_users_are_created_and_known_unchanged_ones_are_left_alone():
     assert plan.users[0].desired == bob
     assert plan.users_unchanged == 1
     assert plan.managed_users_before == 1
-    assert plan.user_counts().created == 1
+    assert plan.counts()[0].created == 1
 
 
 def test_update_lists_only_the_attributes_that_differ():
@@ -72,7 +72,7 @@ def test_unmanaged_user_with_same_user_name_is_adopted_case_insensitively():
     assert changes["externalId"] == (None, "personio:1")
     assert changes["userName"] == ("PERSON1@acme.example", "person1@acme.example")
     assert changes["name.givenName"] == ("Ada", "Given1")
-    assert plan.user_counts().updated == 1
+    assert plan.counts()[0].updated == 1
 
 
 def test_user_name_held_by_a_foreign_external_id_is_a_conflict_without_ops():
@@ -119,7 +119,7 @@ def test_managed_users_gone_from_desired_are_deactivated_once_and_unmanaged_neve
     plan = plan_target(DesiredState(), TargetState(users=[gone_active, gone_inactive, hand_made]))
 
     (op,) = plan.users
-    assert (op.action, op.user_id, op.reason) == (UserAction.DEACTIVATE, "g1", REASON_GONE)
+    assert (op.action, op.user_id, op.reason) == (UserAction.DEACTIVATE, "g1", REASON_NOT_IN_PERSONIO)
     assert plan.managed_users_before == 1  # active managed users
 
 
@@ -132,7 +132,7 @@ def test_reactivation_carries_the_other_changes():
     (op,) = plan.users
     assert op.action is UserAction.REACTIVATE
     assert _fields(op) == {"active": (False, True), "department": ("Engineering", "Sales")}
-    assert plan.user_counts().reactivated == 1
+    assert plan.counts()[0].reactivated == 1
 
 
 def test_manager_links_follow_the_ids_known_after_the_run():
@@ -199,7 +199,7 @@ def test_groups_create_rename_members_and_remove_touch_only_managed_ones():
     assert ops["personio:office:9"].group_id == "g3"
     assert "g4" not in {op.group_id for op in plan.groups}
     assert plan.groups_unchanged == 1
-    counts = plan.group_counts()
+    _, counts = plan.counts()
     assert (counts.created, counts.updated, counts.removed, counts.unchanged) == (1, 2, 1, 1)
 
 

@@ -27,8 +27,9 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
+from personio_operator.api.run import RunResult, Trigger
 from personio_operator.sync.render import render_report
-from personio_operator.sync.report import RunReport, RunResult, Trigger
+from personio_operator.sync.report import RunReport
 from personio_operator.sync.runner import run_integration
 from personio_operator.sync.secrets import RunSecrets
 from personio_testkit.personio_sandbox import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, company_from_dict

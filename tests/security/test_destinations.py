@@ -27,12 +27,13 @@ import yaml
 from click.testing import CliRunner
 from pydantic import SecretStr
 
+from personio_operator.api.run import RunResult, Trigger
 from personio_operator.api.spec import PersonioIntegrationSpec
 from personio_operator.cli import main
 from personio_operator.controller.settings import OperatorSettings
 from personio_operator.destinations import DestinationGuard, DestinationPolicy, IPAddress, Side
 from personio_operator.errors import ErrorKind
-from personio_operator.sync.report import RunReport, RunResult, Trigger
+from personio_operator.sync.report import RunReport
 from personio_operator.sync.runner import run_integration
 from personio_operator.sync.secrets import RunSecrets
 from personio_testkit.personio_sandbox import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, SandboxServer

@@ -22,12 +22,12 @@ import pytest
 from aiohttp import web
 from pydantic import SecretStr
 
+from personio_operator.api.run import Trigger
 from personio_operator.bounded_http import MAX_ANSWER_BYTES
 from personio_operator.destinations import DestinationPolicy
 from personio_operator.errors import ErrorKind, SyncError
 from personio_operator.scim.client import ScimClient
 from personio_operator.scim.errors import ScimUnavailableError
-from personio_operator.sync.report import Trigger
 from personio_operator.sync.runner import run_integration
 from personio_operator.sync.secrets import RunSecrets
 from personio_testkit.personio_sandbox import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET

@@ -35,6 +35,7 @@ from personio_operator.controller.settings import SmtpSettings
 from personio_operator.destinations import Side
 from personio_operator.errors import SyncError
 from personio_operator.personio.client import PersonioClient
+from personio_operator.scim.applier import create_or_adopt
 from personio_operator.scim.client import ScimClient
 from personio_operator.scim.models import DesiredUser
 from personio_testkit.personio_sandbox import SandboxConfig, SandboxServer, generate_company
@@ -167,7 +168,7 @@ async def test_client_errors_hold_no_secret(sandbox, echoing_app, leak_check) ->
     async with ScimClient(echoing_app.url, SecretStr(SCIM_TOKEN), budget_seconds=5) as scim:
         await scim.discover()
         with pytest.raises(SyncError) as echoed:
-            await scim.create_user(user)
+            await create_or_adopt(scim, user)
     leak_check.feed_exception(echoed.value, "SCIM client")
     assert echoing_app.requests[-1].status == 400  # the app did answer with the echo
 

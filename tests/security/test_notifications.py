@@ -20,11 +20,12 @@ from datetime import UTC, datetime
 import pytest
 from pydantic import SecretStr
 
+from personio_operator.api.run import RunResult, Trigger
 from personio_operator.controller.notify import MAX_RECIPIENTS, FailureNotice, Mailer, NotificationError
 from personio_operator.controller.settings import SmtpSettings
 from personio_operator.errors import ErrorKind
 from personio_operator.redaction import redact
-from personio_operator.sync.report import RunReport, RunResult, Trigger
+from personio_operator.sync.report import RunReport
 from tests.controller.conftest import *  # noqa: F403 - its fixtures: cluster, api, clock, smtp
 from tests.controller.conftest import free_port
 from tests.controller.harness import eventually, fast_settings, running_operator

@@ -54,6 +54,7 @@ from personio_operator.redaction import (
     remember_secret,
     remembered_count,
 )
+from personio_operator.scim.applier import create_or_adopt
 from personio_operator.scim.client import ScimClient
 from personio_operator.scim.errors import ScimConflictError, ScimRequestError
 from personio_operator.scim.models import DesiredUser
@@ -423,7 +424,7 @@ async def test_a_duplicate_refusal_that_echoes_the_token_does_not_carry_it(scim_
     async with ScimClient(app.url, SecretStr(SCIM_TOKEN), timeout=5.0, budget_seconds=5.0) as client:
         await client.discover()
         with pytest.raises(ScimConflictError) as conflict:
-            await client.create_user(desired)
+            await create_or_adopt(client, desired)
     assert "as a duplicate (request with Authorization: ***" in str(conflict.value)
     assert_gone(str(conflict.value), SCIM_TOKEN, where="conflict error")
 

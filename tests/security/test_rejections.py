@@ -17,16 +17,16 @@ from datetime import UTC, datetime
 
 import pytest
 
+from personio_operator.api.run import ObjectResult, RunResult, Trigger
 from personio_operator.api.status import (
     MAX_REJECTED_LABEL,
     MAX_REJECTION_REASON,
     PersonioIntegrationStatus,
-    RunTrigger,
 )
 from personio_operator.controller.notify import FailureNotice, compose
 from personio_operator.controller.status import Outcome, run_finished
 from personio_operator.errors import ErrorKind
-from personio_operator.sync.report import ObjectResult, RunReport, RunResult, Trigger
+from personio_operator.sync.report import RunReport
 from personio_testkit.scim_app import ScimTestServer
 from tests.controller.objects import integration
 from tests.sync.harness import Harness
@@ -93,7 +93,7 @@ def report(rejected: list[ObjectResult], run_id: str = "r1") -> RunReport:
 def finished(run: RunReport, status: PersonioIntegrationStatus, limit: int) -> dict:
     outcome = Outcome(paused=True, pause_generation=1)
     item = integration(status, historyLimit=limit)
-    return run_finished(item, run, RunTrigger.SCHEDULED, outcome, now=NOW, how_to_resume="Fix it.")
+    return run_finished(item, run, Trigger.SCHEDULED, outcome, now=NOW, how_to_resume="Fix it.")
 
 
 def test_refusal_texts_of_a_hostile_app_stay_bounded_lines_and_the_status_small() -> None:

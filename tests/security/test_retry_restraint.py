@@ -19,12 +19,12 @@ from collections.abc import Iterable
 
 from pydantic import SecretStr
 
+from personio_operator.api.run import RunResult
 from personio_operator.errors import ErrorKind
 from personio_operator.scim.applier import apply_plan
 from personio_operator.scim.client import BREAKER_THRESHOLD, SCIM_RETRY, ScimClient
 from personio_operator.scim.models import DesiredState, TargetState
 from personio_operator.scim.planner import plan_target
-from personio_operator.sync.report import RunResult
 from personio_testkit.scim_app import RecordedRequest
 from tests.plugins.django_scim_server import DjangoScimServer
 from tests.scim.factories import desired_group, desired_user

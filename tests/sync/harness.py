@@ -11,8 +11,9 @@ from typing import Any
 import httpx
 from pydantic import SecretStr
 
+from personio_operator.api.run import Trigger
 from personio_operator.destinations import DestinationPolicy
-from personio_operator.sync.report import RunReport, Trigger
+from personio_operator.sync.report import RunReport
 from personio_operator.sync.runner import run_integration
 from personio_operator.sync.secrets import RunSecrets
 from personio_testkit.personio_sandbox import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, SandboxServer

@@ -58,7 +58,9 @@ def test_sync_json_has_per_kind_counts_and_a_second_run_writes_nothing(tmp_path:
     assert result.exit_code == 0, result.output
     report = json.loads(result.output)
     assert report["startedBy"] == "jane" and report["result"] == "Succeeded"
-    assert set(report["users"]) == {"created", "updated", "deactivated", "reactivated", "removed", "unchanged"}
+    # the same counts as status.history[] (users are deactivated, teams removed; each kind says only what it can)
+    assert set(report["users"]) == {"created", "updated", "deactivated", "reactivated", "unchanged"}
+    assert set(report["teams"]) == {"created", "updated", "removed", "unchanged"}
     assert report["users"]["created"] == len(harness.in_scope_ids()) == len(harness.users())
     assert report["teams"]["created"] == len(harness.groups())
 

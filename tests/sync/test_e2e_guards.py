@@ -91,7 +91,7 @@ async def test_enabled_team_attribute_missing_fails_naming_the_setting(make_harn
 async def test_wrong_scim_token_fails_clearly_without_writing_or_leaking(harness: Harness) -> None:
     from pydantic import SecretStr
 
-    from personio_operator.sync.report import Trigger
+    from personio_operator.api.run import Trigger
     from personio_operator.sync.runner import run_integration
     from personio_operator.sync.secrets import RunSecrets
     from personio_testkit.personio_sandbox import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
@@ -113,7 +113,7 @@ async def test_wrong_scim_token_fails_clearly_without_writing_or_leaking(harness
 async def test_personio_credentials_refused(harness: Harness) -> None:
     from pydantic import SecretStr
 
-    from personio_operator.sync.report import Trigger
+    from personio_operator.api.run import Trigger
     from personio_operator.sync.runner import run_integration
     from personio_operator.sync.secrets import RunSecrets
 

@@ -15,9 +15,9 @@ import time
 import pytest
 from pydantic import SecretStr
 
+from personio_operator.api.run import Trigger
 from personio_operator.errors import ErrorKind
 from personio_operator.sync import runner
-from personio_operator.sync.report import Trigger
 from personio_operator.sync.runner import run_integration
 from personio_operator.sync.secrets import RunSecrets
 from personio_testkit.personio_sandbox import DEFAULT_CLIENT_ID

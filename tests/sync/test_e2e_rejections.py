@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
+from personio_operator.api.run import RunResult
 from personio_operator.sync.render import render_report, render_run_table
-from personio_operator.sync.report import RunResult
 from tests.sync.harness import Harness
 
 REFUSAL = "the attribute department code is not allowed here"

@@ -5,7 +5,7 @@ from pydantic import ValidationError
 
 from personio_operator.api.spec import Language, TeamKind, TeamNameTemplates
 from personio_operator.safe_text import clean_text
-from personio_operator.sync.naming import MAX_NAME_LENGTH, check_templates, team_name
+from personio_operator.sync.naming import MAX_NAME_LENGTH, team_name
 
 DEFAULT = TeamNameTemplates()
 
@@ -54,10 +54,16 @@ def test_braces_in_names_or_templates_are_not_format_fields() -> None:
     assert team_name(TeamKind.TEAM, "{name}", Language.EN, templates) == "{team} {name} {0}"
 
 
-def test_template_without_placeholder_is_refused_with_the_field_path() -> None:
-    with pytest.raises(ValidationError, match=r"employmentType[\s\S]*must contain \{name\}"):
-        TeamNameTemplates.model_validate({"employmentType": "Staff"})
-    check_templates(TeamNameTemplates(department="Dept {name}"))
+@pytest.mark.parametrize("field", ["supervisor", "team", "department", "office", "employmentType"])
+def test_template_without_placeholder_is_refused_with_the_field_path(field: str) -> None:
+    """The spec model is the one check: every kind's template must say where the name goes."""
+    with pytest.raises(ValidationError, match=rf"{field}[\s\S]*must contain \{{name\}}"):
+        TeamNameTemplates.model_validate({field: "Staff"})
+    assert getattr(TeamNameTemplates.model_validate({field: "Dept {name}"}), _snake(field)) == "Dept {name}"
+
+
+def _snake(field: str) -> str:
+    return "employment_type" if field == "employmentType" else field
 
 
 @given(st.text(min_size=1, max_size=600).filter(clean_text), st.sampled_from(list(TeamKind)), st.sampled_from(Language))

@@ -2,13 +2,12 @@
 attributes that are not managed (by the spec, by what Personio returned, by what the app holds) are
 all in the desired state, and the planner honours them in one pass (no repair step after it)."""
 
+from personio_operator.api.run import ObjectResult
 from personio_operator.personio.models import Attribute, EmploymentStatus
 from personio_operator.scim.models import ALL_USER_FIELDS, ScimGroup, ScimUser, TargetState, UserField
 from personio_operator.scim.plan import TargetPlan
 from personio_operator.scim.planner import plan_target
-from personio_operator.sync.counting import count, planned_objects
 from personio_operator.sync.desired import build_desired
-from personio_operator.sync.report import ObjectResult
 from tests.sync.factories import make_spec, person
 
 
@@ -97,14 +96,14 @@ def test_counts_from_plan_and_from_results() -> None:
     spec = make_spec(users={"jobTitle": False})
     build = build_desired(staff, spec)
     plan = plan_target(build.state, current)
-    users, _ = count(planned_objects(plan), plan)
+    users, _ = plan.counts()
     assert (users.created, users.updated) == (1, 1)
-    failed = [obj.model_copy(update={"ok": False, "error": "boom"}) for obj in planned_objects(plan)]
-    users, _ = count(failed, plan)
+    failed = [obj.model_copy(update={"ok": False, "error": "boom"}) for obj in plan.objects()]
+    users, _ = plan.counts(failed)
     assert (users.created, users.updated) == (0, 0)
 
 
 def test_manager_link_only_change_counts_as_an_update() -> None:
     plan_objects = [ObjectResult(kind="ManagerLink", action="link", key="personio:2", name="b@x.example")]
-    users, _ = count(plan_objects, TargetPlan(users_unchanged=2))
+    users, _ = TargetPlan(users_unchanged=2).counts(plan_objects)
     assert (users.updated, users.unchanged) == (1, 1)

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
+from personio_operator.api.run import ObjectResult
 from personio_operator.errors import ErrorKind, SyncError
 from personio_operator.sync.rejections import check_rejections, fitted_listing, listing, rejection_limit
-from personio_operator.sync.report import ObjectResult
 
 
 def refused(number: int, status: int | None = 400) -> ObjectResult:

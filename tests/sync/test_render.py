@@ -1,6 +1,7 @@
 import json
 from datetime import UTC, datetime
 
+from personio_operator.api.run import ObjectResult, RunResult, TeamCounts, Trigger, UserCounts
 from personio_operator.scim.models import DesiredUser
 from personio_operator.scim.plan import (
     FieldChange,
@@ -12,7 +13,7 @@ from personio_operator.scim.plan import (
     UserOp,
 )
 from personio_operator.sync.render import plan_summary, render_plan, render_report, render_run_table
-from personio_operator.sync.report import Counts, ObjectResult, RunReport, RunResult, Trigger
+from personio_operator.sync.report import RunReport
 
 ANNA = DesiredUser(
     external_id="personio:1", user_name="anna@acme.example", given_name="Anna", family_name="Li", email="a@x"
@@ -91,8 +92,8 @@ def report(**overrides) -> RunReport:
         "trigger": Trigger.SCHEDULED,
         "started_by": "schedule",
         "started_at": datetime(2026, 11, 25, 4, 0, tzinfo=UTC),
-        "users": Counts(created=12, updated=3, deactivated=1),
-        "teams": Counts(created=4, removed=1),
+        "users": UserCounts(created=12, updated=3, deactivated=1),
+        "teams": TeamCounts(created=4, removed=1),
     }
     data.update(overrides)
     return RunReport(**data)
@@ -105,8 +106,8 @@ def test_run_table_has_the_seed_columns() -> None:
         started_by="jane@acme.example",
         result=RunResult.FAILED,
         error="This run would deactivate 40 users, more than safety.maxDeactivations allows " + "x" * 80,
-        users=Counts(),
-        teams=Counts(),
+        users=UserCounts(),
+        teams=TeamCounts(),
     )
     lines = render_run_table([report(), failed]).splitlines()
     assert lines[0].split("  ")[0] == "Started at"

@@ -2,7 +2,7 @@ import pytest
 
 from personio_operator.api.spec import LeavePolicy, Rules
 from personio_operator.personio.models import EmploymentStatus, EmploymentType
-from personio_operator.sync.scope import Decision, decide
+from personio_operator.sync.scope import Decision, scope_of
 from tests.sync.factories import person
 
 S = EmploymentStatus
@@ -30,10 +30,10 @@ T = EmploymentType
 )
 def test_scope_and_status_policy(status, kind, include_external, on_leave, expected) -> None:
     rules = Rules(include_external=include_external, on_leave=on_leave)
-    assert decide(person("1", status=status, kind=kind), rules).decision is expected
+    assert scope_of(person("1", status=status, kind=kind), rules).decision is expected
 
 
 def test_reasons_say_why() -> None:
-    assert "includeExternal" in decide(person("1", kind=T.EXTERNAL), Rules()).reason
-    assert decide(person("1", status=S.INACTIVE), Rules()).reason == "inactive in Personio"
-    assert "employment status is missing" in decide(person("1", status=None), Rules()).reason
+    assert "includeExternal" in scope_of(person("1", kind=T.EXTERNAL), Rules()).reason
+    assert scope_of(person("1", status=S.INACTIVE), Rules()).reason == "inactive in Personio"
+    assert "employment status is missing" in scope_of(person("1", status=None), Rules()).reason

@@ -12,8 +12,7 @@ from enum import StrEnum
 from typing import Annotated, Any
 
 from email_validator import EmailNotValidError, validate_email
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StrictInt
-from pydantic.alias_generators import to_camel
+from pydantic import AfterValidator, ConfigDict, Field, StrictBool, StrictInt
 
 from personio_operator.api.rules import (
     DNS_SUBDOMAIN_PATTERN,
@@ -29,6 +28,7 @@ from personio_operator.api.rules import (
     cron_rule,
     threshold_rule,
 )
+from personio_operator.api.run import CamelModel
 
 # Bounds keep a spec small enough for kopf's annotations and the API server (every field is tenant input).
 MAX_URL_LENGTH = 512
@@ -39,8 +39,10 @@ MAX_THRESHOLD_LENGTH = 8
 MAX_HISTORY_LIMIT = 100  # runs kept in status.history (its maxItems)
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
+class SpecModel(CamelModel):
+    """Tenant input: a field we do not know is refused, not ignored (a typo must not pass unseen)."""
+
+    model_config = ConfigDict(extra="forbid")
 
 
 class Language(StrEnum):
@@ -101,7 +103,7 @@ def _check_template(value: str) -> str:
 
 
 Threshold = Annotated[StrictInt | str, AfterValidator(_check_threshold)]
-Schedule = Annotated[str, AfterValidator(check_cron)]
+CronExpression = Annotated[str, AfterValidator(check_cron)]
 TimeZone = Annotated[str, AfterValidator(check_time_zone)]
 NotificationEmail = Annotated[
     str,
@@ -149,14 +151,14 @@ Template = Annotated[
 ]
 
 
-class SecretKeyRef(_Model):
+class SecretKeyRef(SpecModel):
     """A key in a Secret in the integration's own namespace."""
 
     name: SecretName
     key: SecretKey = Field(default="token", description="Key inside the Secret.")
 
 
-class PersonioCredentialsRef(_Model):
+class PersonioCredentialsRef(SpecModel):
     """A Secret in the integration's own namespace with the Personio API credentials."""
 
     name: SecretName
@@ -164,7 +166,7 @@ class PersonioCredentialsRef(_Model):
     client_secret_key: SecretKey = Field(default="clientSecret", description="Key holding the client secret.")
 
 
-class PersonioSource(_Model):
+class PersonioSource(SpecModel):
     credentials_secret_ref: PersonioCredentialsRef = Field(
         description="Secret with the Personio API credentials (Settings > Integrations > API credentials)."
     )
@@ -184,7 +186,7 @@ class PersonioSource(_Model):
     )
 
 
-class ScimTargetSpec(_Model):
+class ScimTargetSpec(SpecModel):
     url: HttpUrl = Field(
         description="SCIM 2.0 base URL, e.g. https://app.example.com/scim/v2 (no user:password@, query or fragment).",
     )
@@ -192,11 +194,11 @@ class ScimTargetSpec(_Model):
     max_concurrency: StrictInt = Field(default=4, ge=1, le=32, description="Parallel write requests to the app.")
 
 
-class Target(_Model):
+class Target(SpecModel):
     scim: ScimTargetSpec
 
 
-class Rules(_Model):
+class Rules(SpecModel):
     include_external: StrictBool = Field(
         default=False, description="Also sync external staff; internal employees are always synced."
     )
@@ -206,7 +208,7 @@ class Rules(_Model):
     )
 
 
-class Users(_Model):
+class Users(SpecModel):
     job_title: StrictBool = Field(default=True, description="Sync the Personio position to the SCIM title.")
 
 
@@ -218,7 +220,7 @@ class TeamKind(StrEnum):
     EMPLOYMENT_TYPE = "employmentType"
 
 
-class TeamNameTemplates(_Model):
+class TeamNameTemplates(SpecModel):
     """Override team names; ``{name}`` is the department/team/office/employment type or the
     supervisor's full name. Defaults depend on defaultLanguage."""
 
@@ -229,7 +231,7 @@ class TeamNameTemplates(_Model):
     employment_type: Template | None = Field(default=None, description="e.g. '{name} employees'")
 
 
-class Teams(_Model):
+class Teams(SpecModel):
     supervisor: StrictBool = Field(default=False, description="One team per supervisor with their direct reports.")
     team: StrictBool = Field(default=False, description="One team per Personio team.")
     department: StrictBool = Field(default=False, description="One team per Personio department.")
@@ -250,7 +252,7 @@ _TEAM_FIELD = {
 }
 
 
-class Safety(_Model):
+class Safety(SpecModel):
     max_deactivations: Threshold = Field(
         default="10%",
         description="Most deactivations one run may make, as a count ('25') or a share of managed users ('10%').",
@@ -262,7 +264,7 @@ class Safety(_Model):
     )
 
 
-class Notifications(_Model):
+class Notifications(SpecModel):
     emails: list[NotificationEmail] = Field(
         default_factory=list,
         max_length=MAX_NOTIFICATION_EMAILS,
@@ -270,9 +272,9 @@ class Notifications(_Model):
     )
 
 
-class PersonioIntegrationSpec(_Model):
+class PersonioIntegrationSpec(SpecModel):
     active: StrictBool = Field(default=True, description="false stops all runs; switching it on runs at once.")
-    schedule: Schedule = Field(
+    schedule: CronExpression = Field(
         default="0 4 * * *",
         max_length=100,
         description="Cron expression for automatic runs (minute hour day-of-month month day-of-week).",

@@ -12,11 +12,10 @@ from enum import StrEnum
 from typing import Annotated, Any, get_origin
 
 from annotated_types import MaxLen
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
-from pydantic.alias_generators import to_camel
+from pydantic import Field, field_validator, model_validator
 
+from personio_operator.api.run import CamelModel, RunResult, RunTrigger, TeamCounts, UserCounts
 from personio_operator.api.spec import MAX_HISTORY_LIMIT
-from personio_operator.sync.report import RunResult
 
 # Bounds of what the operator writes (the builders in controller/status.py cut to them), so a status
 # stays small and the API server never refuses a write for a value's size.
@@ -41,9 +40,8 @@ MAX_SECRET_VERSIONS = 2  # the Personio credentials and the SCIM token
 MAX_RUN_ID = 64
 
 
-class _Model(BaseModel):
-    # extra="ignore": the status read back from the cluster may carry fields of older versions.
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="ignore")
+class StatusModel(CamelModel):
+    """A part of the status (unknown fields ignored: the status read back may carry older versions' fields)."""
 
     @model_validator(mode="before")
     @classmethod
@@ -84,7 +82,7 @@ class ConditionType(StrEnum):
     RUNNING = "Running"  # a run is in flight
 
 
-class Condition(_Model):
+class Condition(StatusModel):
     """A ``metav1.Condition``."""
 
     type: str = Field(max_length=316, description="Ready, Paused or Running.")
@@ -106,28 +104,7 @@ class Phase(StrEnum):
     INVALID = "Invalid"  # the spec cannot be used (see the Ready condition); no runs until it is fixed
 
 
-class RunTrigger(StrEnum):
-    SCHEDULED = "Scheduled"
-    MANUAL = "Manual"
-    ACTIVATION = "Activation"
-
-
-class UserCounts(_Model):
-    created: int = 0
-    updated: int = 0
-    deactivated: int = 0
-    reactivated: int = 0
-    unchanged: int = 0
-
-
-class TeamCounts(_Model):
-    created: int = 0
-    updated: int = 0
-    removed: int = 0
-    unchanged: int = 0
-
-
-class SecretVersion(_Model):
+class SecretVersion(StatusModel):
     """A Secret a failed run read, and its resourceVersion then (a list item: kubectl shows map keys humanised)."""
 
     name: str = Field(max_length=253, description="Name of the Secret in the integration's namespace.")
@@ -136,7 +113,7 @@ class SecretVersion(_Model):
     )
 
 
-class Notification(_Model):
+class Notification(StatusModel):
     """Whether the owners were e-mailed about a failed run, and if not, why."""
 
     emailed: bool = Field(description="true if the failure e-mail was handed to the SMTP server.")
@@ -146,12 +123,12 @@ class Notification(_Model):
     )
 
 
-class WarningCount(_Model):
+class WarningCount(StatusModel):
     kind: str = Field(max_length=MAX_WARNING_KIND, description="Kind of warning, e.g. HeldPerson.")
     count: int = Field(ge=0, description="How many warnings of this kind.")
 
 
-class WarningSummary(_Model):
+class WarningSummary(StatusModel):
     """Per-person warnings of a run or Test (people held, cycles, names cut); the rest are in the logs."""
 
     total: int = Field(default=0, ge=0, description="Number of warnings.")
@@ -163,7 +140,7 @@ class WarningSummary(_Model):
     )
 
 
-class RejectedObject(_Model):
+class RejectedObject(StatusModel):
     """One object the app rejected (or whose payload failed the check before it was sent)."""
 
     kind: str = Field(max_length=MAX_OBJECT_WORD, description="User, Group or ManagerLink.")
@@ -173,7 +150,7 @@ class RejectedObject(_Model):
     http_status: int | None = Field(default=None, ge=100, le=599, description="The app's answer, if it answered.")
 
 
-class RejectionSummary(_Model):
+class RejectionSummary(StatusModel):
     """Objects the last run could not write because the app rejected them; the next run tries them again."""
 
     total: int = Field(default=0, ge=0, description="Number of rejected objects.")
@@ -185,7 +162,7 @@ class RejectionSummary(_Model):
     )
 
 
-class HistoryEntry(_Model):
+class HistoryEntry(StatusModel):
     """One run, as the run table of the product shows it."""
 
     id: str = Field(max_length=MAX_RUN_ID, description="Run id (also in the operator's logs).")
@@ -215,7 +192,7 @@ class HistoryEntry(_Model):
     )
 
 
-class CurrentRun(_Model):
+class CurrentRun(StatusModel):
     """Set while a run is in flight; found at start-up it means the run was interrupted."""
 
     id: str = Field(max_length=MAX_RUN_ID)
@@ -229,7 +206,7 @@ class TestOutcome(StrEnum):
     FAILED = "Failed"
 
 
-class LastTest(_Model):
+class LastTest(StatusModel):
     """Result of the last Test (plan only, nothing written)."""
 
     time: datetime
@@ -254,7 +231,7 @@ class LastTest(_Model):
     warnings: WarningSummary | None = Field(default=None, description="Per-person warnings; absent if none.")
 
 
-class PersonioIntegrationStatus(_Model):
+class PersonioIntegrationStatus(StatusModel):
     observed_generation: int | None = Field(default=None, description="metadata.generation last acted on.")
     conditions: list[Condition] = Field(default_factory=list, max_length=MAX_CONDITIONS)
     phase: Phase | None = Field(

@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from personio_operator.api.status import Phase, RunTrigger
+from personio_operator.api.run import RunTrigger, Trigger
+from personio_operator.api.status import Phase
 from personio_operator.controller.integration import Integration, requester
 from personio_operator.controller.status import invalid_spec_reported, is_current, shows_invalid_spec
 from personio_operator.controller.triggers import Request
@@ -95,14 +96,14 @@ def decide(item: Integration, now: datetime, *, in_flight: Collection[str], secr
     if status.phase is Phase.INACTIVE or status.last_scheduled_slot is None:
         return Action(
             ActionKind.RUN,
-            trigger=RunTrigger.ACTIVATION,
+            trigger=Trigger.ACTIVATION,
             started_by=ACTIVATION_STARTER,
             slot=item.schedule.latest_slot(now),  # marked handled: activation happens once
             request=run_request,
         )
 
     if run_request is not None:
-        return Action(ActionKind.RUN, trigger=RunTrigger.MANUAL, started_by=requester(run_request), request=run_request)
+        return Action(ActionKind.RUN, trigger=Trigger.MANUAL, started_by=requester(run_request), request=run_request)
 
     if item.paused:
         if item.generation != status.paused_generation:
@@ -113,7 +114,7 @@ def decide(item: Integration, now: datetime, *, in_flight: Collection[str], secr
 
     slot = item.schedule.due_slot(now, status.last_scheduled_slot)
     if slot is not None:
-        return Action(ActionKind.RUN, trigger=RunTrigger.SCHEDULED, started_by=SCHEDULE_STARTER, slot=slot)
+        return Action(ActionKind.RUN, trigger=Trigger.SCHEDULED, started_by=SCHEDULE_STARTER, slot=slot)
     return _refresh_if_behind(item, now)
 
 

@@ -82,15 +82,12 @@ class EventPoster:
             log.warning("Event %s on %s/%s not posted: %s", reason.value, item.namespace, item.name, err)
 
 
-_ACTIONS = ("created", "updated", "deactivated", "reactivated", "removed")
-
-
 def describe_changes(report: RunReport) -> str:
     """What a run changed (or a test would change), for people: 'users: 3 created, 1 deactivated;
     teams: 2 created', or 'no changes'. Unchanged objects are not news."""
     parts = []
     for kind, counts in (("users", report.users), ("teams", report.teams)):
-        done = [f"{getattr(counts, action)} {action}" for action in _ACTIONS if getattr(counts, action)]
+        done = [f"{number} {action}" for action, number in counts.model_dump(exclude={"unchanged"}).items() if number]
         if done:
             parts.append(f"{kind}: {', '.join(done)}")
     return "; ".join(parts) or "no changes"

@@ -52,8 +52,7 @@ class Metrics:
             seconds = max((report.completed_at - report.started_at).total_seconds(), 0.0)
             self.duration.labels(trigger=trigger).observe(seconds)
         for kind, counts in (("user", report.users), ("team", report.teams)):
-            for action in ("created", "updated", "deactivated", "reactivated", "removed"):
-                value = getattr(counts, action)
+            for action, value in counts.model_dump(exclude={"unchanged"}).items():
                 if value:
                     self.objects_changed.labels(kind=kind, action=action).inc(value)
 

@@ -15,7 +15,8 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, Protocol
 
-from personio_operator.api.status import CurrentRun, Notification, RunTrigger
+from personio_operator.api.run import RunResult, RunTrigger, Trigger
+from personio_operator.api.status import CurrentRun, Notification
 from personio_operator.controller import status as status_patches
 from personio_operator.controller.clock import Clock
 from personio_operator.controller.decide import Action
@@ -36,7 +37,7 @@ from personio_operator.controller.status import Outcome, Patch
 from personio_operator.controller.text import one_line, timestamp
 from personio_operator.controller.triggers import RUN_REQUEST_ANNOTATION
 from personio_operator.errors import ConfigurationError, ErrorKind, SyncError
-from personio_operator.sync.report import RunReport, RunResult, Trigger
+from personio_operator.sync.report import RunReport
 from personio_operator.sync.secrets import RunSecrets
 
 log = logging.getLogger(__name__)
@@ -150,7 +151,7 @@ class Runs:
     async def test(self, item: Integration, action: Action) -> None:
         assert action.request is not None and action.started_by is not None
         secrets, _ = await self._read_secrets(item)
-        run = self._new_run(RunTrigger.MANUAL, action.started_by)
+        run = self._new_run(Trigger.MANUAL, action.started_by)
         report = await self._execute(item, run, secrets, dry_run=True)
         current = self.store.latest(item.key) or item
         tested = await self.store.write(current, status_patches.dry_run_finished(current, report, action.request.value))
@@ -177,7 +178,7 @@ class Runs:
     async def _execute(
         self, item: Integration, run: CurrentRun, secrets: RunSecrets | SyncError, *, dry_run: bool
     ) -> RunReport:
-        trigger = Trigger.TEST if dry_run else Trigger(run.trigger.value)
+        trigger = Trigger.TEST if dry_run else run.trigger
         cut_short: list[RunReport] = []
         try:
             if isinstance(secrets, SyncError):

@@ -18,7 +18,7 @@ class CronSchedule:
     """A five-field cron expression (or a macro such as ``@daily``) evaluated in an IANA time zone.
 
     Construction refuses what cannot be used (a malformed expression, an unknown zone, an expression
-    that matches no date such as 30 February), so slot math on a ``Schedule`` never fails."""
+    that matches no date such as 30 February), so slot math on a ``CronSchedule`` never fails."""
 
     def __init__(self, expression: str, time_zone: str) -> None:
         expression = expression.strip()

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from personio_operator.api.run import RunResult, RunTrigger
 from personio_operator.api.status import (
     MAX_APP_LIMITS,
     MAX_ATTRIBUTE_NAME,
@@ -37,10 +38,7 @@ from personio_operator.api.status import (
     Phase,
     RejectedObject,
     RejectionSummary,
-    RunTrigger,
-    TeamCounts,
     TestOutcome,
-    UserCounts,
     WarningCount,
     WarningSummary,
 )
@@ -49,7 +47,7 @@ from personio_operator.controller.text import one_line, rfc3339, timestamp
 from personio_operator.errors import ErrorKind
 from personio_operator.sync import report as run_report
 from personio_operator.sync.rejections import listing, object_label
-from personio_operator.sync.report import RunReport, RunResult
+from personio_operator.sync.report import RunReport
 
 Patch = dict[str, Any]
 
@@ -158,12 +156,6 @@ def phase_of(
     return Phase.ACTIVE
 
 
-def _counts(report: RunReport) -> tuple[UserCounts, TeamCounts]:
-    users = UserCounts(**report.users.model_dump(include=set(UserCounts.model_fields)))
-    teams = TeamCounts(**report.teams.model_dump(include=set(TeamCounts.model_fields)))
-    return users, teams
-
-
 def history_entry(
     report: RunReport,
     trigger: RunTrigger,
@@ -171,7 +163,6 @@ def history_entry(
     result: RunResult | None = None,
     notification: Notification | None = None,
 ) -> HistoryEntry:
-    users, teams = _counts(report)
     return HistoryEntry(
         id=report.id,
         trigger=trigger,
@@ -183,8 +174,8 @@ def history_entry(
         warnings=report.warning_summary.total,
         rejected=report.rejected if report.rejected or report.rejection_limit is not None else None,
         rejected_objects=rejected_labels(report),
-        users=users,
-        teams=teams,
+        users=report.users,
+        teams=report.teams,
         notification=notification,
     )
 
@@ -379,8 +370,9 @@ def run_interrupted(item: Integration, *, now: datetime, report: RunReport | Non
         error=one_line(report.error) if report is not None and report.error else INTERRUPTED_AT_START,
     )
     if report is not None:
-        users, teams = _counts(report)
-        entry = entry.model_copy(update={"users": users, "teams": teams, "completion_time": timestamp(now)})
+        entry = entry.model_copy(
+            update={"users": report.users, "teams": report.teams, "completion_time": timestamp(now)}
+        )
     patch = _base(item, now)
     patch["currentRun"] = None
     patch["lastRunResult"] = RunResult.INTERRUPTED.value
@@ -406,7 +398,6 @@ def run_interrupted(item: Integration, *, now: datetime, report: RunReport | Non
 
 def dry_run_finished(item: Integration, report: RunReport, request: str) -> Patch:
     test = report.test
-    users, teams = _counts(report)
     last_test = LastTest(
         time=timestamp(report.completed_at or report.started_at),
         started_by=report.started_by,
@@ -420,8 +411,8 @@ def dry_run_finished(item: Integration, report: RunReport, request: str) -> Patc
             for name in (test.missing_attributes if test else [])[:MAX_MISSING_ATTRIBUTES]
         ],
         app_limits=[one_line(line, MAX_WARNING_LINE) for line in report.app_limits[:MAX_APP_LIMITS]],
-        users=users,
-        teams=teams,
+        users=report.users,
+        teams=report.teams,
         warnings=warning_summary(report.warning_summary),
     )
     # None stays in as null: a merge patch keeps any field it leaves out (an older Test's error).

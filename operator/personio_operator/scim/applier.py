@@ -26,13 +26,23 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TypeVar
 
+from personio_operator.api.run import ObjectResult
 from personio_operator.errors import ConfigurationError, ErrorKind, SyncError, TransientError
-from personio_operator.scim.client import ScimClient
-from personio_operator.scim.models import TargetState
-from personio_operator.scim.plan import GroupAction, GroupOp, ManagerLinkOp, TargetPlan, UserAction, UserOp
+from personio_operator.scim.changes import adoption_changes
+from personio_operator.scim.client import ExistingUser, ScimClient
+from personio_operator.scim.models import DesiredUser, ScimUser, TargetState, UserField
+from personio_operator.scim.payloads import updated_user
+from personio_operator.scim.plan import (
+    GroupAction,
+    GroupOp,
+    ManagerLinkOp,
+    TargetPlan,
+    UserAction,
+    UserOp,
+    describe_op,
+)
 from personio_operator.scim.planner import index_managed_users
 from personio_operator.scim.preflight import ObjectKey, payload_problems
-from personio_operator.sync.report import ObjectResult
 
 log = logging.getLogger(__name__)
 
@@ -87,13 +97,20 @@ async def apply_plan(
     return results
 
 
-def describe_op(op: UserOp | ManagerLinkOp | GroupOp) -> ObjectResult:
-    """The object result of an op, before anything is written."""
-    if isinstance(op, UserOp):
-        return ObjectResult(kind="User", action=op.action.value, key=op.external_id, name=op.user_name)
-    if isinstance(op, ManagerLinkOp):
-        return ObjectResult(kind="ManagerLink", action="link", key=op.external_id, name=op.user_name)
-    return ObjectResult(kind="Group", action=op.action.value, key=op.external_id, name=op.display_name)
+async def create_or_adopt(client: ScimClient, desired: DesiredUser, *, manager_id: str | None = None) -> ScimUser:
+    """Create the user; when the app already holds it (a 409 for its userName on a user without an
+    externalId, or a create whose answer was lost), make that user ours: our externalId, reactivation
+    and the managed attributes that differ (``scim.changes.adoption_changes``), in one PATCH."""
+    async with client.object_write():
+        created = await client.create_user(desired, manager_id=manager_id)
+        if not isinstance(created, ExistingUser):
+            return created
+        existing = created.user
+        changes = adoption_changes(existing, desired)
+        if existing.external_id == desired.external_id:
+            changes = [change for change in changes if change.field is not UserField.EXTERNAL_ID]
+        await client.patch_user(existing.id, changes)
+        return updated_user(existing, changes)
 
 
 def _manager_first_waves(ops: Sequence[UserOp]) -> list[list[UserOp]]:
@@ -206,7 +223,7 @@ class _Applier:
             if op.action is UserAction.CREATE:
                 assert op.desired is not None
                 manager_id = self.ids.get(op.desired.manager_external_id or "")
-                created = await self.client.create_user(op.desired, manager_id=manager_id)
+                created = await create_or_adopt(self.client, op.desired, manager_id=manager_id)
                 self.ids[op.external_id] = created.id
                 if created.manager_id:
                     self.manager_set_on_create[op.external_id] = created.manager_id

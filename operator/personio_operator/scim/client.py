@@ -26,7 +26,8 @@ import json
 import logging
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
+from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from types import TracebackType
@@ -49,7 +50,6 @@ from personio_operator.retrying import (
     StopReason,
     call_with_retries,
 )
-from personio_operator.scim.changes import adoption_changes
 from personio_operator.scim.discovery import (
     RESOURCE_TYPES,
     SCHEMAS,
@@ -79,7 +79,6 @@ from personio_operator.scim.payloads import (
     parse_list_page,
     parse_user,
     quote_filter_value,
-    updated_user,
     user_creation_payload,
     user_patch_payload,
 )
@@ -136,23 +135,19 @@ def _one_object(
 
     @functools.wraps(write)
     async def one_object(client: ScimClient, *args: _P.args, **kwargs: _P.kwargs) -> _R:
-        if _writing_object.get():
+        async with client.object_write():
             return await write(client, *args, **kwargs)
-        token = _writing_object.set(True)
-        try:
-            result = await write(client, *args, **kwargs)
-        except ScimRetriesExhaustedError as failure:
-            client._count_write(failure)
-            raise
-        except ScimRequestError:
-            client._count_write(None)  # the app answered clearly: it is working
-            raise
-        finally:
-            _writing_object.reset(token)
-        client._count_write(None)
-        return result
 
     return one_object
+
+
+@dataclass(frozen=True)
+class ExistingUser:
+    """A create found the user already in the app: a 409 for a userName held by a user with no
+    externalId (or ours), or a stored user after a POST whose answer was lost. Nothing was written
+    to it; the caller decides what to write (``scim.applier.create_or_adopt``)."""
+
+    user: ScimUser
 
 
 class ScimClient:
@@ -219,6 +214,26 @@ class ScimClient:
             self._http = None
 
     # --- discovery and reading -------------------------------------------------------------------
+
+    @asynccontextmanager
+    async def object_write(self) -> AsyncIterator[None]:
+        """The requests of one object's write (a create and the update that completes it) count once
+        for the breaker: a failure after retries counts as failed, a clear answer as a working app."""
+        if _writing_object.get():
+            yield
+            return
+        token = _writing_object.set(True)
+        try:
+            yield
+        except ScimRetriesExhaustedError as failure:
+            self._count_write(failure)
+            raise
+        except ScimRequestError:
+            self._count_write(None)  # the app answered clearly: it is working
+            raise
+        finally:
+            _writing_object.reset(token)
+        self._count_write(None)
 
     async def discover(self) -> ScimDialect:
         """Read the app's dialect: ``/ServiceProviderConfig``, ``/ResourceTypes``, ``/Schemas`` (see
@@ -383,18 +398,18 @@ class ScimClient:
     # --- users -------------------------------------------------------------------------------------
 
     @_one_object
-    async def create_user(self, desired: DesiredUser, *, manager_id: str | None = None) -> ScimUser:
-        """Create the user; adopt instead when it already exists (409, or an earlier unclear POST)."""
+    async def create_user(self, desired: DesiredUser, *, manager_id: str | None = None) -> ScimUser | ExistingUser:
+        """Create the user, or find the one the app already holds for it (a 409, or an earlier unclear POST)."""
         payload = user_creation_payload(desired, manager_id=manager_id, dialect=self.dialect)
 
-        async def adopt_existing(unclear: RetryableFailure) -> ScimUser | None:
+        async def find_existing(unclear: RetryableFailure) -> ExistingUser | None:
             existing = await self._existing_for(desired)
             if existing is None:
                 return None
             log.info("user %s exists after an unclear create (%s)", desired.external_id, unclear.problem)
-            return await self.adopt_user(existing, desired)
+            return ExistingUser(existing)
 
-        response = await self._post_once_stored("/Users", payload, f"create user {desired.user_name!r}", adopt_existing)
+        response = await self._post_once_stored("/Users", payload, f"create user {desired.user_name!r}", find_existing)
         if not isinstance(response, httpx.Response):
             return response
         if response.status_code == 409:
@@ -411,14 +426,6 @@ class ScimClient:
                 "and the user cannot be found by externalId; check the app's SCIM implementation"
             )
         return existing
-
-    async def adopt_user(self, user: ScimUser, desired: DesiredUser) -> ScimUser:
-        """Make an existing app user ours: set our externalId and the attributes that differ."""
-        changes = adoption_changes(user, desired)
-        if user.external_id == desired.external_id:
-            changes = [change for change in changes if change.field != "externalId"]
-        await self.patch_user(user.id, changes)
-        return updated_user(user, changes)
 
     @_one_object
     async def patch_user(self, user_id: str, changes: Sequence[FieldChange]) -> None:
@@ -452,12 +459,13 @@ class ScimClient:
                 return user
         return None
 
-    async def _resolve_conflict(self, desired: DesiredUser, response: httpx.Response) -> ScimUser:
+    async def _resolve_conflict(self, desired: DesiredUser, response: httpx.Response) -> ExistingUser:
+        """The user holding the userName the app refused, if it has no externalId or ours."""
         holders = await self.find_users(user_name=desired.user_name)
         for user in holders:
             if not user.external_id or user.external_id == desired.external_id:
-                log.info("user %s already existed (409); adopting id %s", desired.user_name, user.id)
-                return await self.adopt_user(user, desired)
+                log.info("user %s already existed (409): id %s", desired.user_name, user.id)
+                return ExistingUser(user)
         if holders:
             owner = holders[0]
             raise ScimConflictError(

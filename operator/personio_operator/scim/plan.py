@@ -5,11 +5,13 @@ applied by ``scim.applier``, rendered by ``sync.render``.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, Field
 
+from personio_operator.api.run import ObjectAction, ObjectKind, ObjectResult, TeamCounts, UserCounts, count
 from personio_operator.run_warnings import RunWarning
 from personio_operator.scim.models import DesiredGroup, DesiredUser, UserField
 
@@ -18,6 +20,11 @@ class FieldChange(BaseModel):
     field: UserField  # SCIM-side name, e.g. "title", "name.givenName", "emails", "userName", "active"
     old: Any = None
     new: Any = None
+
+
+# Why the planner deactivates a user (besides the scope rules' own reasons, e.g. "out of scope ...").
+REASON_INACTIVE = "inactive in Personio"
+REASON_NOT_IN_PERSONIO = "no longer in Personio"  # the fetch left them out (the runner asks Personio again)
 
 
 class UserAction(StrEnum):
@@ -35,7 +42,7 @@ class UserOp(BaseModel):
     user_id: str | None = None  # None for CREATE
     changes: list[FieldChange] = Field(default_factory=list)
     desired: DesiredUser | None = None  # set for CREATE / ADOPT / UPDATE / REACTIVATE
-    reason: str | None = None  # e.g. "inactive in Personio", "gone from Personio", "out of scope"
+    reason: str | None = None  # why a deactivation: REASON_INACTIVE, REASON_NOT_IN_PERSONIO or the scope rule's reason
 
 
 class ManagerLinkOp(BaseModel):
@@ -65,17 +72,6 @@ class GroupOp(BaseModel):
     desired: DesiredGroup | None = None
 
 
-class Counts(BaseModel):
-    """Per-kind counts of a plan, and of a run report (``sync.report`` uses this same model)."""
-
-    created: int = 0
-    updated: int = 0
-    deactivated: int = 0
-    reactivated: int = 0
-    removed: int = 0
-    unchanged: int = 0
-
-
 class TargetPlan(BaseModel):
     users: list[UserOp] = Field(default_factory=list)
     manager_links: list[ManagerLinkOp] = Field(default_factory=list)
@@ -85,29 +81,19 @@ class TargetPlan(BaseModel):
     managed_users_before: int = 0  # how many users we owned before the run (for % thresholds)
     warnings: list[RunWarning] = Field(default_factory=list)
 
-    def user_counts(self) -> Counts:
-        counts = Counts(unchanged=self.users_unchanged)
-        for op in self.users:
-            if op.action in (UserAction.CREATE,):
-                counts.created += 1
-            elif op.action in (UserAction.UPDATE, UserAction.ADOPT):
-                counts.updated += 1
-            elif op.action is UserAction.DEACTIVATE:
-                counts.deactivated += 1
-            elif op.action is UserAction.REACTIVATE:
-                counts.reactivated += 1
-        return counts
+    def objects(self) -> list[ObjectResult]:
+        """The plan as object results, before anything is written: what a Test reports."""
+        return [describe_op(op) for op in (*self.users, *self.manager_links, *self.groups)]
 
-    def group_counts(self) -> Counts:
-        counts = Counts(unchanged=self.groups_unchanged)
-        for op in self.groups:
-            if op.action is GroupAction.CREATE:
-                counts.created += 1
-            elif op.action in (GroupAction.RENAME, GroupAction.MEMBERS):
-                counts.updated += 1
-            elif op.action is GroupAction.REMOVE:
-                counts.removed += 1
-        return counts
+    def counts(self, done: Iterable[ObjectResult] | None = None) -> tuple[UserCounts, TeamCounts]:
+        """What the plan would change (``done`` left out), or what a run of it changed (``done``: its
+        object results). One function for both, so a Test and the run after it say the same."""
+        return count(
+            self.objects() if done is None else done,
+            users_unchanged=self.users_unchanged,
+            teams_unchanged=self.groups_unchanged,
+            users_planned={op.external_id for op in self.users},
+        )
 
     @property
     def deactivations(self) -> list[UserOp]:
@@ -116,3 +102,14 @@ class TargetPlan(BaseModel):
     @property
     def is_empty(self) -> bool:
         return not (self.users or self.manager_links or self.groups)
+
+
+def describe_op(op: UserOp | ManagerLinkOp | GroupOp) -> ObjectResult:
+    """The object result of an op, before anything is written."""
+    if isinstance(op, UserOp):
+        return ObjectResult(kind=ObjectKind.USER, action=op.action.value, key=op.external_id, name=op.user_name)
+    if isinstance(op, ManagerLinkOp):
+        return ObjectResult(
+            kind=ObjectKind.MANAGER_LINK, action=ObjectAction.LINK, key=op.external_id, name=op.user_name
+        )
+    return ObjectResult(kind=ObjectKind.GROUP, action=op.action.value, key=op.external_id, name=op.display_name)

@@ -39,6 +39,8 @@ from personio_operator.scim.models import (
     is_managed_external_id,
 )
 from personio_operator.scim.plan import (
+    REASON_INACTIVE,
+    REASON_NOT_IN_PERSONIO,
     FieldChange,
     GroupAction,
     GroupOp,
@@ -47,9 +49,6 @@ from personio_operator.scim.plan import (
     UserAction,
     UserOp,
 )
-
-REASON_INACTIVE = "inactive in Personio"
-REASON_GONE = "no longer in Personio"
 
 _USER_ACTION_ORDER = {action: index for index, action in enumerate(UserAction)}
 _GROUP_ACTION_ORDER = {action: index for index, action in enumerate(GroupAction)}
@@ -130,7 +129,7 @@ def plan_target(desired: DesiredState, current: TargetState) -> TargetPlan:
                     user_name=user.user_name,
                     user_id=user.id,
                     changes=[FieldChange(field=UserField.ACTIVE, old=True, new=False)],
-                    reason=desired.inactive_reasons.get(external_id, REASON_GONE),
+                    reason=desired.inactive_reasons.get(external_id, REASON_NOT_IN_PERSONIO),
                 )
             )
 

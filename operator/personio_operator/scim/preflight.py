@@ -7,6 +7,7 @@ that object, with the reason, and never sent; the run goes on with the others.
 
 from __future__ import annotations
 
+from personio_operator.api.run import ObjectKind
 from personio_operator.safe_text import shown
 from personio_operator.scim.payloads import (
     first_error_text,
@@ -20,7 +21,7 @@ from personio_operator.scim.plan import GroupAction, GroupOp, TargetPlan, UserAc
 # Stands in for SCIM ids that only exist once earlier objects are written (managers, members).
 _SOME_ID = "preflight"
 
-ObjectKey = tuple[str, str]  # (ObjectResult.kind, externalId)
+ObjectKey = tuple[ObjectKind, str]  # (ObjectResult.kind, externalId)
 
 
 def payload_problems(plan: TargetPlan) -> dict[ObjectKey, str]:
@@ -29,11 +30,11 @@ def payload_problems(plan: TargetPlan) -> dict[ObjectKey, str]:
     for op in plan.users:
         problem = _user_problem(op)
         if problem is not None:
-            problems[("User", op.external_id)] = problem
+            problems[(ObjectKind.USER, op.external_id)] = problem
     for group in plan.groups:
         problem = _group_problem(group)
         if problem is not None:
-            problems[("Group", group.external_id)] = problem
+            problems[(ObjectKind.GROUP, group.external_id)] = problem
     return problems
 
 

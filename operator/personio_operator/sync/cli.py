@@ -15,12 +15,13 @@ from pathlib import Path
 
 import click
 
+from personio_operator.api.run import Trigger
 from personio_operator.destinations import CLI_FLAG, DestinationPolicy
 from personio_operator.errors import ConfigurationError
 from personio_operator.redaction import install_log_redaction, redact, redact_data
 from personio_operator.sync.integration_file import load_integration
 from personio_operator.sync.render import render_report, render_run_table
-from personio_operator.sync.report import RunReport, Trigger
+from personio_operator.sync.report import RunReport
 from personio_operator.sync.runner import run_integration
 from personio_operator.sync.secrets_source import SecretData, load_secret_files, resolve_secrets, secret_from_document
 

@@ -45,8 +45,8 @@ from personio_operator.scim.models import (
     user_external_id,
 )
 from personio_operator.sync.attributes import managed_user_fields
-from personio_operator.sync.naming import KIND_WORDS, check_templates, qualified_name, team_name
-from personio_operator.sync.scope import Decision, ScopeDecision, decide
+from personio_operator.sync.naming import KIND_WORDS, qualified_name, team_name
+from personio_operator.sync.scope import Decision, ScopeDecision, scope_of
 from personio_operator.sync.team_names import TeamNaming, name_teams
 
 USER_TYPES = {EmploymentType.INTERNAL: "Internal", EmploymentType.EXTERNAL: "External"}
@@ -91,7 +91,6 @@ def build_desired(
 ) -> DesiredBuild:
     """``available``: attributes Personio returned for at least somebody (None = all of them);
     ``app``: the user attributes the app holds (``ScimDialect.user_fields``)."""
-    check_templates(spec.teams.name_templates)
     managed = managed_user_fields(spec, available, app)
     warnings: list[RunWarning] = []
     people = _unique_people(employees, spec, warnings)
@@ -148,7 +147,7 @@ def _unique_people(
             continue
         seen.add(employee.id)
         email, problem = _email_of(employee)
-        decision = decide(employee, spec.rules)
+        decision = scope_of(employee, spec.rules)
         if not USABLE_ID.fullmatch(employee.id):
             decision = ScopeDecision(Decision.HOLD, "the Personio id cannot be used as a key")
             _warn(

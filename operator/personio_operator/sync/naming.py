@@ -17,7 +17,6 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from personio_operator.api.spec import Language, TeamKind, TeamNameTemplates
-from personio_operator.errors import ConfigurationError
 from personio_operator.safe_text import MAX_TEXT_LENGTH, clean_text
 
 PLACEHOLDER = "{name}"
@@ -91,17 +90,6 @@ _SUPERVISOR_DEFAULTS: dict[Language, Callable[[str], str]] = {
 }
 
 
-def check_templates(templates: TeamNameTemplates) -> None:
-    """Refuse templates that would give every team of a kind the same name."""
-    for field in _TEMPLATE_FIELD.values():
-        template = getattr(templates, field)
-        if template is not None and PLACEHOLDER not in template:
-            raise ConfigurationError(
-                f"teams.nameTemplates.{_camel(field)} is {template!r}: it must contain {PLACEHOLDER} "
-                "(e.g. 'Department {name}'), otherwise all these teams would get the same name"
-            )
-
-
 def team_name(kind: TeamKind, name: str, language: Language, templates: TeamNameTemplates) -> str:
     """The display name of the team for ``name`` (an org unit's name or the supervisor's full name)."""
     label = clean_text(name, None)
@@ -115,11 +103,6 @@ def team_name(kind: TeamKind, name: str, language: Language, templates: TeamName
     else:
         rendered = _DEFAULT_TEMPLATES[language][kind].replace(PLACEHOLDER, label)
     return clean_text(rendered, MAX_NAME_LENGTH)
-
-
-def _camel(field: str) -> str:
-    head, *rest = field.split("_")
-    return head + "".join(part.title() for part in rest)
 
 
 def qualified_name(name: str, qualifier: str) -> str:

@@ -19,9 +19,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
+from personio_operator.api.run import ObjectResult
 from personio_operator.errors import ErrorKind, SyncError
 from personio_operator.safe_text import shown
-from personio_operator.sync.report import ObjectResult
 
 MIN_TOLERATED = 5  # rejections every run tolerates, however small
 TOLERATED_PERCENT = 1  # ... or this share of the planned changes, whichever is more

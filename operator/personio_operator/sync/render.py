@@ -10,10 +10,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from personio_operator.api.run import TeamCounts, UserCounts
 from personio_operator.safe_text import shown
 from personio_operator.scim.plan import GroupAction, GroupOp, TargetPlan, UserAction, UserOp
 from personio_operator.sync.rejections import listing, object_line
-from personio_operator.sync.report import Counts, RunReport
+from personio_operator.sync.report import RunReport
 
 _USER_MARK = {
     UserAction.CREATE: "+",
@@ -30,7 +31,7 @@ _LINE_LENGTH = 1000  # a warning or an error line
 
 
 def plan_summary(plan: TargetPlan) -> str:
-    users, groups = plan.user_counts(), plan.group_counts()
+    users, groups = plan.counts()
     return (
         f"users: {users.created} to create, {users.updated} to update, {users.deactivated} to deactivate, "
         f"{users.reactivated} to reactivate, {users.unchanged} unchanged; "
@@ -119,11 +120,11 @@ def _show(value: Any) -> str:
 _COLUMNS = ("Started at", "Started by", "Status", "Users +/~/-/^", "Teams +/~/-", "Error")
 
 
-def _user_cell(counts: Counts) -> str:
+def _user_cell(counts: UserCounts) -> str:
     return f"{counts.created}/{counts.updated}/{counts.deactivated}/{counts.reactivated}"
 
 
-def _team_cell(counts: Counts) -> str:
+def _team_cell(counts: TeamCounts) -> str:
     return f"{counts.created}/{counts.updated}/{counts.removed}"
 
 
@@ -172,8 +173,8 @@ def render_report(report: RunReport, *, with_warnings: bool = True) -> str:
         f"{kind} {report.id}: {_status(report)}",
         f"  started at   {report.started_at.isoformat(timespec='seconds')}",
         f"  started by   {shown(report.started_by)} ({report.trigger.value})",
-        f"  users        {_counts_text(report.users, 'users')}",
-        f"  teams        {_counts_text(report.teams, 'teams')}",
+        f"  users        {_counts_text(report.users)}",
+        f"  teams        {_counts_text(report.teams)}",
     ]
     if report.error:
         lines.append(f"  error        {shown(report.error, _LINE_LENGTH)}")
@@ -199,8 +200,8 @@ def render_report(report: RunReport, *, with_warnings: bool = True) -> str:
     return "\n".join(lines)
 
 
-def _counts_text(counts: Counts, what: str) -> str:
-    if what == "users":
+def _counts_text(counts: UserCounts | TeamCounts) -> str:
+    if isinstance(counts, UserCounts):
         return (
             f"{counts.created} created, {counts.updated} updated, {counts.deactivated} deactivated, "
             f"{counts.reactivated} reactivated, {counts.unchanged} unchanged"

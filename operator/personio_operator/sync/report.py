@@ -1,64 +1,31 @@
 """The run report: what the run history shows (started at, started by, status, error,
 counts of created / updated / deactivated users and teams) plus per-object results for support.
 
-The operator turns it into ``status.history`` entries and Events; the CLI prints it as text or,
-with ``--json``, as ``RunReport.model_dump_json(by_alias=True)``.
+It is made of the run model (``api.run``): the status embeds the same counts, trigger and result,
+so the operator copies them into ``status.history`` entries and Events; the CLI prints the report as
+text or, with ``--json``, as ``RunReport.model_dump_json(by_alias=True)``.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field
-from pydantic.alias_generators import to_camel
+from pydantic import Field
 
+from personio_operator.api.run import (
+    CamelModel,
+    ObjectResult,
+    RunResult,
+    TeamCounts,
+    TestResult,
+    Trigger,
+    UserCounts,
+)
 from personio_operator.errors import ErrorKind
-from personio_operator.scim.plan import Counts, TargetPlan
+from personio_operator.scim.plan import TargetPlan
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
-
-
-class Trigger(StrEnum):
-    SCHEDULED = "Scheduled"
-    MANUAL = "Manual"
-    ACTIVATION = "Activation"
-    TEST = "Test"
-
-
-class RunResult(StrEnum):
-    SUCCEEDED = "Succeeded"
-    FAILED = "Failed"
-    INTERRUPTED = "Interrupted"
-
-
-class ObjectResult(_Model):
-    kind: str  # "User" | "Group" | "ManagerLink"
-    action: str  # create / adopt / update / deactivate / reactivate / rename / members / remove / link
-    key: str  # externalId
-    name: str  # userName or displayName, for people
-    ok: bool = True
-    error: str | None = None
-    # A rejection: the app refused this object (a 4xx other than auth, or a 5xx that persisted) or its
-    # payload failed our check before the first write. The run goes on with the others; the next run
-    # tries it again. Other failures (ok=False, rejected=False) were not attempted because an object
-    # they need was rejected, or were cut short when the run stopped.
-    rejected: bool = False
-    http_status: int | None = None  # what the app answered, when it answered
-
-
-class TestResult(_Model):
-    """What a Test (plan only, no writes) found."""
-
-    personio_reachable: bool = False
-    target_reachable: bool = False
-    employees_fetched: int = 0
-    missing_attributes: list[str] = Field(default_factory=list)
-
-
-class WarningSummary(_Model):
+class WarningSummary(CamelModel):
     """A run's per-person warnings, summarised for status and Events (the full list stays in the report)."""
 
     total: int = 0
@@ -66,7 +33,7 @@ class WarningSummary(_Model):
     first: list[str] = Field(default_factory=list)  # the first few warnings, one line each
 
 
-class RunReport(_Model):
+class RunReport(CamelModel):
     id: str
     trigger: Trigger
     started_by: str  # "schedule" or the person who asked (e.g. "jane@acme.example")
@@ -76,8 +43,8 @@ class RunReport(_Model):
     result: RunResult = RunResult.SUCCEEDED
     error: str | None = None
     error_kind: ErrorKind | None = None
-    users: Counts = Field(default_factory=Counts)
-    teams: Counts = Field(default_factory=Counts)
+    users: UserCounts = Field(default_factory=UserCounts)
+    teams: TeamCounts = Field(default_factory=TeamCounts)
     warnings: list[str] = Field(default_factory=list)
     warning_summary: WarningSummary = Field(default_factory=WarningSummary)
     objects: list[ObjectResult] = Field(default_factory=list)  # failed ones first, then the rest

@@ -31,6 +31,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from personio_operator.api.run import ObjectResult, RunResult, TestResult, Trigger
 from personio_operator.api.spec import PersonioIntegrationSpec
 from personio_operator.destinations import DestinationGuard, DestinationPolicy, Resolver, Side, resolve_host
 from personio_operator.errors import ErrorKind, SafetyError, SyncError
@@ -45,15 +46,13 @@ from personio_operator.scim.client import ScimClient
 from personio_operator.scim.discovery import ScimDialect
 from personio_operator.scim.errors import ScimUnavailableError
 from personio_operator.scim.models import DesiredState, TargetState, is_managed_external_id, person_id_of
-from personio_operator.scim.plan import TargetPlan, UserAction
-from personio_operator.scim.planner import REASON_GONE, plan_target
+from personio_operator.scim.plan import REASON_NOT_IN_PERSONIO, TargetPlan, UserAction
+from personio_operator.scim.planner import plan_target
 from personio_operator.sync.attributes import requested_attributes, wanted_user_fields
-from personio_operator.sync.counting import count, planned_objects
 from personio_operator.sync.desired import DesiredBuild, build_desired
-from personio_operator.sync.naming import check_templates
 from personio_operator.sync.rejections import check_rejections, rejected, rejection_limit
 from personio_operator.sync.render import render_plan
-from personio_operator.sync.report import ObjectResult, RunReport, RunResult, TestResult, Trigger, WarningSummary
+from personio_operator.sync.report import RunReport, WarningSummary
 from personio_operator.sync.safety import check_deactivations, check_fetch, check_not_empty
 from personio_operator.sync.secrets import RunSecrets
 from personio_operator.sync.team_names import name_teams
@@ -177,7 +176,6 @@ async def _run(
 ) -> None:
     await guard.preflight(Side.PERSONIO, spec.personio.base_url)  # both, before any credential is sent
     await guard.preflight(Side.SCIM, spec.target.scim.url)
-    check_templates(spec.teams.name_templates)
 
     ref = spec.target.scim.credentials_secret_ref
     async with (
@@ -246,7 +244,7 @@ async def _confirm_departures(
     A list can come back short without saying so (a v2 page has no total): anyone Personio still
     knows proves the list was incomplete, and nothing is written rather than deactivating them.
     """
-    left_out = [op for op in plan.users if op.action is UserAction.DEACTIVATE and op.reason == REASON_GONE]
+    left_out = [op for op in plan.users if op.action is UserAction.DEACTIVATE and op.reason == REASON_NOT_IN_PERSONIO]
     person_ids = {person_id_of(op.external_id): op for op in left_out}
     person_ids.pop(None, None)
     if not person_ids:
@@ -453,8 +451,8 @@ def _finish(report: RunReport, progress: _Progress, dry_run: bool) -> None:
     if progress.plan is None:
         return
     # A Test counts what a run would do; a run counts what it did (nothing when a guard stopped it).
-    objects = planned_objects(progress.plan) if dry_run else progress.objects
-    report.users, report.teams = count(objects, progress.plan)
+    objects = progress.plan.objects() if dry_run else progress.objects
+    report.users, report.teams = progress.plan.counts(objects)
     if not dry_run:
         # failed first, the rejected ones leading them: the listings in status, Events and e-mail take the first
         report.objects = [_readable(obj) for obj in sorted(objects, key=lambda obj: (obj.ok, not obj.rejected))]

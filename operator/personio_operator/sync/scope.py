@@ -30,7 +30,7 @@ class ScopeDecision:
 _ACTIVE_STATUSES = {EmploymentStatus.ONBOARDING, EmploymentStatus.ACTIVE}
 
 
-def decide(employee: Employee, rules: Rules) -> ScopeDecision:
+def scope_of(employee: Employee, rules: Rules) -> ScopeDecision:
     """Apply the scope rules and the status policy to one person."""
     employment = _employment_scope(employee, rules)
     if employment is not None:

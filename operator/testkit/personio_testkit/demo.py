@@ -14,10 +14,11 @@ from dataclasses import dataclass
 
 from pydantic import SecretStr
 
+from personio_operator.api.run import Trigger
 from personio_operator.api.spec import PersonioIntegrationSpec
 from personio_operator.destinations import DestinationPolicy
 from personio_operator.sync.render import render_report, render_run_table
-from personio_operator.sync.report import RunReport, Trigger
+from personio_operator.sync.report import RunReport
 from personio_operator.sync.runner import run_integration
 from personio_operator.sync.secrets import RunSecrets
 from personio_testkit.personio_sandbox import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, SandboxConfig, SandboxServer

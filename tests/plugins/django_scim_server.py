@@ -27,14 +27,14 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
 import httpx
 import pytest
 
-from personio_testkit.scim_app import SEED_HEADER, RecordedRequest, hand_made_group, hand_made_user
+from personio_testkit.scim_app import SEED_HEADER, RecordedRequest, SeedsHandMade
 from tests.plugins.scim_server import SCIM_TOKEN
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -43,8 +43,9 @@ STOP_TIMEOUT_SECONDS = 10.0
 PAGE_SIZE = 1000  # the server's own maximum for ``count``
 
 
-class DjangoScimServer:
-    """django-scim2-server in a child process, serving a socket this process bound (no port race)."""
+class DjangoScimServer(SeedsHandMade):
+    """django-scim2-server in a child process, serving a socket this process bound (no port race).
+    Hand-made users here carry core attributes only: this app refuses extensions."""
 
     def __init__(self, workdir: Path, token: str = SCIM_TOKEN) -> None:
         self.token = token
@@ -191,34 +192,6 @@ class DjangoScimServer:
                 return resources
 
     # --- seeding hand-made resources ----------------------------------------------------------------
-
-    def add_user(
-        self,
-        user_name: str,
-        *,
-        external_id: str | None = None,
-        active: bool = True,
-        given_name: str | None = None,
-        family_name: str | None = None,
-        email: str | None = None,
-        **attributes: Any,
-    ) -> dict[str, Any]:
-        """Create a user as a person would in the app. Core attributes only: this app refuses extensions."""
-        payload = hand_made_user(
-            user_name,
-            external_id=external_id,
-            active=active,
-            given_name=given_name,
-            family_name=family_name,
-            email=email,
-            **attributes,
-        )
-        return self._seed("/Users", payload)
-
-    def add_group(
-        self, display_name: str, *, external_id: str | None = None, member_ids: Iterable[str] = ()
-    ) -> dict[str, Any]:
-        return self._seed("/Groups", hand_made_group(display_name, external_id=external_id, member_ids=member_ids))
 
     def _seed(self, path: str, payload: dict[str, Any]) -> dict[str, Any]:
         assert self._http is not None, "server not started"

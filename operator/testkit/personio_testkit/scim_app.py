@@ -81,6 +81,22 @@ def hand_made_group(
     return payload
 
 
+class SeedsHandMade:
+    """``add_user`` / ``add_group``: resources created as a person would in the app, through ``_seed``."""
+
+    def add_user(self, user_name: str, **fields: Any) -> dict[str, Any]:
+        """Fields as :func:`hand_made_user` takes them."""
+        return self._seed("/Users", hand_made_user(user_name, **fields))
+
+    def add_group(
+        self, display_name: str, *, external_id: str | None = None, member_ids: Iterable[str] = ()
+    ) -> dict[str, Any]:
+        return self._seed("/Groups", hand_made_group(display_name, external_id=external_id, member_ids=member_ids))
+
+    def _seed(self, path: str, payload: dict[str, Any]) -> dict[str, Any]:
+        raise NotImplementedError
+
+
 @dataclass
 class Fault:
     method: str
@@ -187,7 +203,7 @@ class _QuietHandler(WSGIRequestHandler):
         return environ
 
 
-class ScimTestServer:
+class ScimTestServer(SeedsHandMade):
     def __init__(
         self,
         token: str = "scim-token",  # noqa: S107 (the test server's well-known token)
@@ -291,33 +307,6 @@ class ScimTestServer:
             return [r.model_dump(mode="json", exclude_none=True) for r in resources]
 
     # --- seeding hand-made resources ------------------------------------------------------------------
-
-    def add_user(
-        self,
-        user_name: str,
-        *,
-        external_id: str | None = None,
-        active: bool = True,
-        given_name: str | None = None,
-        family_name: str | None = None,
-        email: str | None = None,
-        **attributes: Any,
-    ) -> dict[str, Any]:
-        payload = hand_made_user(
-            user_name,
-            external_id=external_id,
-            active=active,
-            given_name=given_name,
-            family_name=family_name,
-            email=email,
-            **attributes,
-        )
-        return self._seed("/Users", payload)
-
-    def add_group(
-        self, display_name: str, *, external_id: str | None = None, member_ids: Iterable[str] = ()
-    ) -> dict[str, Any]:
-        return self._seed("/Groups", hand_made_group(display_name, external_id=external_id, member_ids=member_ids))
 
     def _seed(self, path: str, payload: dict[str, Any]) -> dict[str, Any]:
         if self._seeder is None:

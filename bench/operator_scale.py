@@ -24,7 +24,7 @@ Reported: CPU-seconds per run and per object (written in activation, unchanged i
 include each run's fixed costs), the operator's peak RSS, and with ``--profile`` where its CPU time
 goes (cProfile of the operator process from start to stop: the activation and idle phases, the
 scheduled phase is skipped; profiling slows it down, so its timings are not the ones reported; the
-time in ``select.epoll.poll`` is waiting, not CPU). Targets (issue 10): <= 1.3x the ideal, <= 1 ms CPU
+time in ``select.epoll.poll`` is waiting, not CPU). Targets: <= 1.3x the ideal, <= 1 ms CPU
 per written object, <= 0.1 ms per unchanged one, RSS < 400 MB, idle CPU < 10 s per hour, idle API
 traffic only the watch.
 """

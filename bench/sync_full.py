@@ -5,7 +5,7 @@
 
 Reports per run: wall time, requests per side against the minimum the APIs allow, 429s, and the
 sync process's peak RSS (each run executes in its own child process, so the servers' memory is not
-counted). Targets (issue 4): the no-op resync sends zero writes; 10,000 employees finish in under
+counted). Targets: the no-op resync sends zero writes; 10,000 employees finish in under
 2x the Personio rate-limit bound (the time the sandbox's token buckets force on the calls made);
 peak RSS under 300 MB. Personio's documented rate limits are ON in the sandbox.
 """

@@ -31,7 +31,7 @@ from tests.faults.ledger import LEDGER, FaultRecord, Requests, suite_seed
 from tests.faults.world import SMALL, FaultWorld, Recipe, apply_changes, build_world
 from tests.plugins.leaks import LeakCheck
 
-ATTEMPT_CAP = 5  # attempts per request the product promises at most (issue 9: "about 5")
+ATTEMPT_CAP = 5  # attempts per request the product promises at most (README: "at most 5")
 LOOKUPS = 2  # reads after a write whose outcome is unclear (by externalId, then by userName)
 FAILING_BUDGET_SECONDS = 2.5  # the run budget where a fault outlasts it: the budget is not the subject
 

@@ -38,7 +38,7 @@ class SmtpSettings(BaseModel):
         return self
 
 
-# -- Which Secrets integrations may use (issue 8: least privilege) -----------------------------------------
+# -- Which Secrets integrations may use (least privilege) -------------------------------------------------
 
 _DNS_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
 _LABEL_NAME = re.compile(r"[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?")

@@ -6,7 +6,7 @@ def test_y(scim_server_factory): server = scim_server_factory(config={"patch": {
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from typing import Any
 
 import pytest
@@ -45,3 +45,20 @@ async def scim_client(scim_server: ScimTestServer) -> AsyncIterator[ScimClient]:
     async with ScimClient(scim_server.url, SecretStr(SCIM_TOKEN), timeout=5.0, budget_seconds=20.0) as client:
         await client.discover()
         yield client
+
+
+def answer_nth_post_with(server: ScimTestServer, n: int, body: bytes) -> None:
+    """The n-th POST /Users is stored by scim2-server, but its answer is replaced with ``body``."""
+    inner = server.app
+    posts = 0
+
+    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        nonlocal posts
+        answer = list(inner(environ, start_response))
+        if environ["REQUEST_METHOD"] == "POST" and environ["PATH_INFO"].endswith("/Users"):
+            posts += 1
+            if posts == n:
+                return [body]  # the testserver middleware sets Content-Length from what it returns
+        return answer
+
+    server.app = app

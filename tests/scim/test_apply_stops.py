@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable, Iterable
-from typing import Any
 
 import pytest
 from pydantic import SecretStr
@@ -18,30 +16,13 @@ from personio_operator.scim.client import ScimClient
 from personio_operator.scim.models import DesiredState
 from personio_operator.scim.planner import plan_target
 from personio_testkit.scim_app import ScimTestServer
-from tests.plugins.scim_server import SCIM_TOKEN
+from tests.plugins.scim_server import SCIM_TOKEN, answer_nth_post_with
 from tests.scim.factories import desired_user, eventually
 from tests.scim.test_end_to_end import company, sync_once
 
 
 def held_external_ids(server: ScimTestServer) -> set[str]:
     return {user["externalId"] for user in server.users() if user.get("externalId")}
-
-
-def answer_nth_post_with(server: ScimTestServer, n: int, body: bytes) -> None:
-    """The n-th POST /Users is stored by scim2-server, but its answer is replaced with ``body``."""
-    inner = server.app
-    posts = 0
-
-    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        nonlocal posts
-        answer = list(inner(environ, start_response))
-        if environ["REQUEST_METHOD"] == "POST" and environ["PATH_INFO"].endswith("/Users"):
-            posts += 1
-            if posts == n:
-                return [body]  # the testserver middleware sets Content-Length from what it returns
-        return answer
-
-    server.app = app
 
 
 async def test_an_object_whose_payload_cannot_be_built_fails_alone_and_is_never_sent(

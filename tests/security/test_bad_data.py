@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import unicodedata
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -34,6 +34,7 @@ from personio_operator.sync.runner import run_integration
 from personio_operator.sync.secrets import RunSecrets
 from personio_testkit.personio_sandbox import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, company_from_dict
 from personio_testkit.scim_app import ScimTestServer
+from tests.plugins.scim_server import answer_nth_post_with
 from tests.scim.factories import eventually
 from tests.sync.harness import Harness
 
@@ -201,23 +202,6 @@ async def test_warnings_and_the_rendered_plan_show_no_escapes_and_stay_short(har
     assert all(len(line) <= 1000 for text in texts for line in text.splitlines())
     (boss,) = [w for w in report.warnings if w.startswith("Person 1 (")]
     assert "AAAA" in boss and len(boss) < 400
-
-
-def answer_nth_post_with(server: ScimTestServer, n: int, body: bytes) -> None:
-    """The n-th POST /Users is stored by scim2-server, but its answer is replaced with ``body``."""
-    inner = server.app
-    posts = 0
-
-    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        nonlocal posts
-        answer = list(inner(environ, start_response))
-        if environ["REQUEST_METHOD"] == "POST" and environ["PATH_INFO"].endswith("/Users"):
-            posts += 1
-            if posts == n:
-                return [body]
-        return answer
-
-    server.app = app
 
 
 def assert_reports_every_write(report: RunReport, app: ScimTestServer) -> None:

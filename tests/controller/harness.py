@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx
 import kmock
+from pydantic import SecretStr
 
 from personio_operator.api import GROUP, KIND, PLURAL, SINGULAR, VERSION
 from personio_operator.controller.clock import Clock
@@ -24,6 +25,7 @@ from personio_operator.controller.reconciler import Reconciler
 from personio_operator.controller.settings import OperatorSettings
 from personio_operator.destinations import DestinationPolicy
 from personio_operator.retrying import RetryPolicy
+from personio_testkit.personio_sandbox import DEFAULT_CLIENT_ID, SandboxConfig, SandboxServer, generate_company
 
 CRD = f"{GROUP}/{VERSION}/{PLURAL}"
 NAMESPACE = "tenant-acme"
@@ -256,6 +258,14 @@ def integration_spec(personio_url: str, scim_url: str, **overrides: Any) -> dict
     return spec
 
 
-async def put_credentials(api: Api, *, client_id: str, client_secret: str, scim_token: str) -> None:
+async def put_credentials(api: Api, *, client_secret: str, scim_token: str, client_id: str = DEFAULT_CLIENT_ID) -> None:
     await api.put_secret(PERSONIO_SECRET, {"clientId": client_id, "clientSecret": client_secret})
     await api.put_secret(SCIM_SECRET, {"token": scim_token})
+
+
+@contextlib.asynccontextmanager
+async def personio_company(*, client_secret: str, employees: int, seed: int) -> AsyncIterator[SandboxServer]:
+    """A Personio sandbox without rate limits: a generated company, for the default client id and ``client_secret``."""
+    config = SandboxConfig(rate_limits=False, client_secret=SecretStr(client_secret))
+    async with SandboxServer(generate_company(employees=employees, seed=seed), config) as server:
+        yield server

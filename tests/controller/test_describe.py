@@ -13,12 +13,10 @@ import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from pydantic import SecretStr
 
 from personio_operator.api.crd import printer_columns
 from personio_operator.controller.clock import ManualClock
 from personio_operator.controller.triggers import RUN_REQUEST_ANNOTATION, format_request
-from personio_testkit.personio_sandbox import DEFAULT_CLIENT_ID, SandboxConfig, SandboxServer, generate_company
 from tests.controller.describe import describe, smart_label
 from tests.controller.harness import (
     PERSONIO_SECRET,
@@ -27,6 +25,7 @@ from tests.controller.harness import (
     eventually,
     fast_settings,
     integration_spec,
+    personio_company,
     put_credentials,
     running_operator,
 )
@@ -37,8 +36,7 @@ SCIM_TOKEN_VALUE = "scim-token-describe"
 
 @pytest.fixture
 async def personio():
-    config = SandboxConfig(rate_limits=False, client_secret=SecretStr(PERSONIO_SECRET_VALUE))
-    async with SandboxServer(generate_company(employees=12, seed=7), config) as server:
+    async with personio_company(client_secret=PERSONIO_SECRET_VALUE, employees=12, seed=7) as server:
         yield server
 
 
@@ -57,9 +55,7 @@ def settled(api: Api, runs: int):
 
 async def paused_integration(cluster, api: Api, clock, personio, app) -> tuple[dict, list[dict]]:
     """The object and its Events after two good runs and a failed one."""
-    await put_credentials(
-        api, client_id=DEFAULT_CLIENT_ID, client_secret=PERSONIO_SECRET_VALUE, scim_token=SCIM_TOKEN_VALUE
-    )
+    await put_credentials(api, client_secret=PERSONIO_SECRET_VALUE, scim_token=SCIM_TOKEN_VALUE)
     spec = integration_spec(personio.base_url, app.url, teams={"department": True, "supervisor": True})
     async with running_operator(cluster, fast_settings(), clock):
         await api.create_integration("acme", spec)

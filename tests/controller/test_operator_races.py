@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import pytest
-from pydantic import SecretStr
 
-from personio_testkit.personio_sandbox import DEFAULT_CLIENT_ID, SandboxConfig, SandboxServer, generate_company
+from personio_testkit.personio_sandbox import DEFAULT_CLIENT_ID
 from tests.controller.harness import (
     Api,
     eventually,
     fast_settings,
     integration_spec,
+    personio_company,
     put_credentials,
     running_operator,
     stays,
@@ -22,8 +22,7 @@ SCIM_TOKEN_VALUE = "scim-token-races"
 
 @pytest.fixture
 async def personio():
-    config = SandboxConfig(rate_limits=False, client_secret=SecretStr(PERSONIO_SECRET_VALUE))
-    async with SandboxServer(generate_company(employees=5, seed=2), config) as server:
+    async with personio_company(client_secret=PERSONIO_SECRET_VALUE, employees=5, seed=2) as server:
         yield server
 
 
@@ -33,9 +32,7 @@ def app(scim_server_factory):
 
 
 async def test_integration_switched_off_while_waiting_for_a_slot_does_not_run(cluster, api, clock, personio, app):
-    await put_credentials(
-        api, client_id=DEFAULT_CLIENT_ID, client_secret=PERSONIO_SECRET_VALUE, scim_token=SCIM_TOKEN_VALUE
-    )
+    await put_credentials(api, client_secret=PERSONIO_SECRET_VALUE, scim_token=SCIM_TOKEN_VALUE)
     personio.faults.add("/v2/persons", delay_seconds=2.0, times=1)  # the first run holds the only slot a while
     async with running_operator(cluster, fast_settings(max_concurrent_runs=1), clock) as reconciler:
         await api.create_integration("one", integration_spec(personio.base_url, app.url))
@@ -56,7 +53,7 @@ async def test_integration_switched_off_while_waiting_for_a_slot_does_not_run(cl
 
 
 async def test_secret_fixed_while_the_failing_run_is_in_flight_resumes_the_pause(cluster, api, clock, personio, app):
-    await put_credentials(api, client_id=DEFAULT_CLIENT_ID, client_secret="wrong-secret", scim_token=SCIM_TOKEN_VALUE)
+    await put_credentials(api, client_secret="wrong-secret", scim_token=SCIM_TOKEN_VALUE)
     personio.faults.add("/v2/auth/token", delay_seconds=1.0, times=1)  # the run has read the Secret by now
     async with running_operator(cluster, fast_settings(), clock):
         await api.create_integration("acme", integration_spec(personio.base_url, app.url))

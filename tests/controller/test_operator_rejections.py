@@ -7,12 +7,18 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from pydantic import SecretStr
 
 from personio_operator.controller.settings import SmtpSettings
 from personio_operator.controller.triggers import RUN_REQUEST_ANNOTATION
-from personio_testkit.personio_sandbox import DEFAULT_CLIENT_ID, SandboxConfig, SandboxServer, generate_company
-from tests.controller.harness import Api, eventually, fast_settings, integration_spec, put_credentials, running_operator
+from tests.controller.harness import (
+    Api,
+    eventually,
+    fast_settings,
+    integration_spec,
+    personio_company,
+    put_credentials,
+    running_operator,
+)
 
 PERSONIO_SECRET = "personio-client-secret-do-not-leak"
 SCIM_TOKEN = "scim-token-do-not-leak"
@@ -21,8 +27,7 @@ REFUSAL = "this app does not take the attribute costCenter"
 
 @pytest.fixture
 async def personio():
-    config = SandboxConfig(rate_limits=False, client_secret=SecretStr(PERSONIO_SECRET))
-    async with SandboxServer(generate_company(employees=20, seed=1), config) as server:
+    async with personio_company(client_secret=PERSONIO_SECRET, employees=20, seed=1) as server:
         yield server
 
 
@@ -32,7 +37,7 @@ def app(scim_server_factory):
 
 
 async def credentials(api: Api) -> None:
-    await put_credentials(api, client_id=DEFAULT_CLIENT_ID, client_secret=PERSONIO_SECRET, scim_token=SCIM_TOKEN)
+    await put_credentials(api, client_secret=PERSONIO_SECRET, scim_token=SCIM_TOKEN)
 
 
 def runs_done(api: Api, count: int):

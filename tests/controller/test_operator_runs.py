@@ -9,16 +9,15 @@ from typing import Any
 
 import httpx
 import pytest
-from pydantic import SecretStr
 
 from personio_operator.controller.triggers import RUN_REQUEST_ANNOTATION, TEST_REQUEST_ANNOTATION
-from personio_testkit.personio_sandbox import DEFAULT_CLIENT_ID, SandboxConfig, SandboxServer, generate_company
 from tests.controller.conftest import free_port
 from tests.controller.harness import (
     Api,
     eventually,
     fast_settings,
     integration_spec,
+    personio_company,
     put_credentials,
     running_operator,
     stays,
@@ -30,8 +29,7 @@ SCIM_TOKEN_VALUE = "scim-token-do-not-leak"
 
 @pytest.fixture
 async def personio():
-    config = SandboxConfig(rate_limits=False, client_secret=SecretStr(PERSONIO_SECRET_VALUE))
-    async with SandboxServer(generate_company(employees=20, seed=1), config) as server:
+    async with personio_company(client_secret=PERSONIO_SECRET_VALUE, employees=20, seed=1) as server:
         yield server
 
 
@@ -41,9 +39,7 @@ def app(scim_server_factory):
 
 
 async def good_credentials(api: Api) -> None:
-    await put_credentials(
-        api, client_id=DEFAULT_CLIENT_ID, client_secret=PERSONIO_SECRET_VALUE, scim_token=SCIM_TOKEN_VALUE
-    )
+    await put_credentials(api, client_secret=PERSONIO_SECRET_VALUE, scim_token=SCIM_TOKEN_VALUE)
 
 
 async def history(api: Api, name: str = "acme") -> list[dict[str, Any]]:
@@ -176,7 +172,7 @@ async def test_failure_pauses_and_a_secret_change_resumes(cluster, api, clock, p
 
     sink, port = smtp
     settings = fast_settings(smtp=SmtpSettings(host="127.0.0.1", port=port, starttls=False))
-    await put_credentials(api, client_id=DEFAULT_CLIENT_ID, client_secret="wrong-secret", scim_token=SCIM_TOKEN_VALUE)
+    await put_credentials(api, client_secret="wrong-secret", scim_token=SCIM_TOKEN_VALUE)
     async with running_operator(cluster, settings, clock):
         await api.create_integration("acme", integration_spec(personio.base_url, app.url))
         status = await eventually(

@@ -18,11 +18,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from pydantic import SecretStr
 
 from personio_operator.controller.integration import LEGACY_ANNOTATIONS, LEGACY_FINALIZER
 from personio_operator.controller.triggers import RUN_REQUEST_ANNOTATION, TEST_REQUEST_ANNOTATION
-from personio_testkit.personio_sandbox import DEFAULT_CLIENT_ID, SandboxConfig, SandboxServer, generate_company
 from tests.controller.harness import (
     Api,
     described,
@@ -30,6 +28,7 @@ from tests.controller.harness import (
     fast_settings,
     integration_spec,
     operator_requests,
+    personio_company,
     put_credentials,
     request_count,
     running_operator,
@@ -43,8 +42,7 @@ OTHER_FINALIZER = "backup.example.com/protect"
 
 @pytest.fixture
 async def personio():
-    config = SandboxConfig(rate_limits=False, client_secret=SecretStr(PERSONIO_SECRET_VALUE))
-    async with SandboxServer(generate_company(employees=5, seed=4), config) as server:
+    async with personio_company(client_secret=PERSONIO_SECRET_VALUE, employees=5, seed=4) as server:
         yield server
 
 
@@ -54,9 +52,7 @@ def app(scim_server_factory):
 
 
 async def good_credentials(api: Api) -> None:
-    await put_credentials(
-        api, client_id=DEFAULT_CLIENT_ID, client_secret=PERSONIO_SECRET_VALUE, scim_token=SCIM_TOKEN_VALUE
-    )
+    await put_credentials(api, client_secret=PERSONIO_SECRET_VALUE, scim_token=SCIM_TOKEN_VALUE)
 
 
 def settled(api: Api, name: str, runs: int):
